@@ -1,0 +1,3 @@
+from jitsi_sovereign.cli import main
+
+main()

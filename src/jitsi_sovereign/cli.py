@@ -1,0 +1,214 @@
+"""The ``jitsi-sovereign`` command.
+
+Every subcommand validates its inputs before touching a host; a problem the
+user can fix is printed as a short message with its fix (exit 2), never as a
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from jitsi_sovereign import __version__
+from jitsi_sovereign.errors import UserError
+
+app = typer.Typer(
+    help="Deploy and prove a hardened, sovereign Jitsi Meet server on Debian.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+lab_app = typer.Typer(help="Local lab hosts: real Debian with systemd and sshd, in systemd-nspawn.",
+                      no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+
+console = Console()
+err_console = Console(stderr=True)
+
+InventoryOpt = Annotated[
+    Path, typer.Option("-i", "--inventory", help="Ansible inventory (file or directory).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"jitsi-sovereign {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """jitsi-sovereign: Ansible roles driven from your laptop, proven by testinfra checks."""
+
+
+def _parse_extra_vars(values: list[str]) -> dict:
+    """``-e key=value`` or ``-e @file.yml`` or ``-e '{"json": 1}'``, like ansible-playbook."""
+    import yaml
+
+    out: dict = {}
+    for raw in values:
+        if raw.startswith("@"):
+            path = Path(raw[1:])
+            if not path.is_file():
+                raise UserError(f"extra-vars file {path} does not exist",
+                                "give the path of a YAML file after '@'")
+            data = yaml.safe_load(path.read_text()) or {}
+        elif raw.lstrip().startswith("{"):
+            data = yaml.safe_load(raw)
+        elif "=" in raw:
+            key, _, value = raw.partition("=")
+            data = {key.strip(): yaml.safe_load(value) if value else ""}
+        else:
+            raise UserError(f"-e {raw!r} is not key=value, @file or a JSON/YAML mapping",
+                            "write it as -e firewall_admin_cidrs='[\"192.0.2.0/24\"]'")
+        if not isinstance(data, dict):
+            raise UserError(f"-e {raw!r} does not hold a mapping of variables")
+        out.update(data)
+    return out
+
+
+# --------------------------------------------------------------------------- lab
+
+
+def _lab():
+    from jitsi_sovereign.lab import Lab
+
+    return Lab()
+
+
+@lab_app.command("up")
+def lab_up(
+    hosts: Annotated[int, typer.Option("--hosts", min=1, max=20, help="How many hosts.")] = 1,
+    debian: Annotated[str, typer.Option("--debian", help="Debian release: 13 or 12.")] = "13",
+    prefix: Annotated[str, typer.Option("--prefix", help="Host name prefix.")] = "lab",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hosts as JSON.")] = False,
+) -> None:
+    """Start lab hosts (reusing running ones) and write the lab inventory."""
+    lab = _lab()
+    started = lab.up(count=hosts, debian=debian, prefix=prefix)
+    if as_json:
+        print(json.dumps([h.as_dict() for h in started], indent=2))
+        return
+    for h in started:
+        console.print(f"[green]up[/] {h.name}  {h.address}  debian {h.debian}")
+    console.print(f"inventory: {lab.inventory_path}")
+
+
+@lab_app.command("down")
+def lab_down(
+    names: Annotated[list[str] | None, typer.Argument(help="Hosts to stop (default: all).")] = None,
+) -> None:
+    """Stop lab hosts; with none left, remove the bridge and stop the apt proxy."""
+    stopped = _lab().down(names or None)
+    for name in stopped:
+        console.print(f"[yellow]down[/] {name}")
+
+
+@lab_app.command("status")
+def lab_status() -> None:
+    """List lab hosts and helpers."""
+    from rich.table import Table
+
+    rows = _lab().status()
+    table = Table("host", "address", "debian", "state", "pid")
+    for r in rows:
+        table.add_row(r["name"], r["address"], r["debian"], r["state"], str(r.get("pid") or ""))
+    console.print(table)
+
+
+@lab_app.command("ssh", context_settings={"allow_extra_args": True})
+def lab_ssh(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Lab host name.")]) -> None:
+    """Open an SSH session on a lab host (extra arguments are run as a command)."""
+    argv = _lab().ssh_argv(name) + list(ctx.args)
+    os.execvp(argv[0], argv)
+
+
+# ------------------------------------------------------------------ deploy/verify
+
+
+@app.command()
+def deploy(
+    inventory: InventoryOpt,
+    check: Annotated[bool, typer.Option("--check", help="Dry run: report, change nothing.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show file differences.")] = False,
+    limit: Annotated[str | None, typer.Option("--limit", help="Only these hosts/groups.")] = None,
+    tags: Annotated[str | None, typer.Option("--tags", help="Only tasks with these tags.")] = None,
+    extra_vars: Annotated[list[str] | None, typer.Option("-e", "--extra-vars",
+                                                         help="key=value, @file or JSON.")] = None,
+) -> None:
+    """Run playbooks/site.yml on the inventory, with a progress display."""
+    from jitsi_sovereign.inventory import load_and_validate
+    from jitsi_sovereign.runner import run_playbook
+
+    evars = _parse_extra_vars(extra_vars or [])
+    inv = load_and_validate(inventory, extra_vars=evars, limit=limit)
+    result = run_playbook(inv, check=check, diff=diff, limit=limit, tags=tags, extra_vars=evars,
+                          console=console)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    inventory: InventoryOpt,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")] = None,
+    limit: Annotated[str | None, typer.Option("--limit", help="Only these hosts/groups.")] = None,
+) -> None:
+    """Run the shipped checks against every host; exit 1 on any failure."""
+    from jitsi_sovereign.inventory import load_and_validate
+    from jitsi_sovereign.verify import run_verify
+
+    inv = load_and_validate(inventory, limit=limit)
+    report = run_verify(inv, json_path=json_out, console=console)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    debian: Annotated[str, typer.Option("--debian", help="Debian release: 13 or 12.")] = "13",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")] = None,
+) -> None:
+    """Bring up a lab host, deploy the roles on it and verify it: the whole job on defaults."""
+    from jitsi_sovereign.inventory import load_and_validate
+    from jitsi_sovereign.runner import run_playbook
+    from jitsi_sovereign.verify import run_verify
+
+    lab = _lab()
+    hosts = lab.up(count=1, debian=debian, prefix="demo")
+    console.print(f"[green]lab host up[/] {hosts[0].name} {hosts[0].address} (debian {debian})")
+    inv = load_and_validate(lab.inventory_path, limit=hosts[0].name)
+    result = run_playbook(inv, limit=hosts[0].name, console=console)
+    if not result.ok:
+        raise typer.Exit(1)
+    report = run_verify(inv, json_path=json_out, console=console)
+    console.print(f"\nThe lab host keeps running: [bold]jitsi-sovereign lab ssh {hosts[0].name}[/] "
+                  "to look around, [bold]jitsi-sovereign lab down[/] to stop it.")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
