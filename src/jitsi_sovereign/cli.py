@@ -128,10 +128,11 @@ def lab_status() -> None:
 
 
 @lab_app.command("ssh", context_settings={"allow_extra_args": True})
-def lab_ssh(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Lab host name.")]) -> None:
+def lab_ssh(ctx: typer.Context,
+            name: Annotated[str, typer.Argument(help="Lab host name.")]) -> None:
     """Open an SSH session on a lab host (extra arguments are run as a command)."""
     argv = _lab().ssh_argv(name) + list(ctx.args)
-    os.execvp(argv[0], argv)
+    os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with ssh, argv list
 
 
 # ------------------------------------------------------------------ deploy/verify
@@ -140,7 +141,8 @@ def lab_ssh(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Lab ho
 @app.command()
 def deploy(
     inventory: InventoryOpt,
-    check: Annotated[bool, typer.Option("--check", help="Dry run: report, change nothing.")] = False,
+    check: Annotated[bool, typer.Option("--check",
+                                        help="Dry run: report, change nothing.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Show file differences.")] = False,
     limit: Annotated[str | None, typer.Option("--limit", help="Only these hosts/groups.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", help="Only tasks with these tags.")] = None,
@@ -162,14 +164,16 @@ def deploy(
 @app.command()
 def verify(
     inventory: InventoryOpt,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json",
+                                                  help="Write the report as JSON.")] = None,
     limit: Annotated[str | None, typer.Option("--limit", help="Only these hosts/groups.")] = None,
 ) -> None:
     """Run the shipped checks against every host; exit 1 on any failure."""
     from jitsi_sovereign.inventory import load_and_validate
-    from jitsi_sovereign.verify import run_verify
 
     inv = load_and_validate(inventory, limit=limit)
+    from jitsi_sovereign.verify import run_verify
+
     report = run_verify(inv, json_path=json_out, console=console)
     if report.failed:
         raise typer.Exit(1)
@@ -178,7 +182,8 @@ def verify(
 @app.command()
 def demo(
     debian: Annotated[str, typer.Option("--debian", help="Debian release: 13 or 12.")] = "13",
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json",
+                                                  help="Write the report as JSON.")] = None,
 ) -> None:
     """Bring up a lab host, deploy the roles on it and verify it: the whole job on defaults."""
     from jitsi_sovereign.inventory import load_and_validate
@@ -203,7 +208,8 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False)
+        err_console.print("[bold red]error:[/] " + escape(str(exc)), highlight=False,
+                          soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
