@@ -1,0 +1,72 @@
+"""Time the main job on a lab host and print the figures next to their targets.
+
+    python bench/deploy.py [--debian 13|12] [--keep]
+
+Measures: lab up from the cached image, first converge, idempotent re-run (and its
+changed count), verify. The image is built first if it is not cached (not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+
+from rich.console import Console
+
+from jitsi_sovereign.inventory import load_and_validate
+from jitsi_sovereign.lab import Lab
+from jitsi_sovereign.runner import run_playbook
+from jitsi_sovereign.verify import run_verify
+
+TARGETS = {"lab up": 5.0, "idempotent re-run": 20.0, "verify": 10.0}
+
+
+def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
+    start = time.monotonic()
+    value = fn(*args, **kwargs)
+    results[label] = time.monotonic() - start
+    print(f"  {label}: {results[label]:.1f} s", flush=True)
+    return value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debian", default="13", choices=["13", "12"])
+    parser.add_argument("--keep", action="store_true", help="leave the bench host running")
+    args = parser.parse_args()
+
+    lab = Lab()
+    name = "bench1"
+    quiet = Console(file=io.StringIO())
+    results: dict[str, float] = {}
+
+    print(f"bench: Debian {args.debian}, one lab host ({name})")
+    # Make sure the image is cached, so the timed lab up measures a boot, not a debootstrap.
+    lab.up(count=1, debian=args.debian, prefix="bench")
+    lab.down([name])
+    try:
+        timed("lab up", results, lab.up, count=1, debian=args.debian, prefix="bench")
+        inv = load_and_validate(lab.inventory_path, limit=name)
+        first = timed("first converge", results, run_playbook, inv, limit=name, console=quiet)
+        second = timed("idempotent re-run", results, run_playbook, inv, limit=name,
+                       console=quiet)
+        report = timed("verify", results, run_verify, inv, console=quiet)
+    finally:
+        if not args.keep:
+            lab.down([name])
+
+    changed = sum(c["changed"] for c in second.stats.values())
+    print("\nfigure                 seconds   target")
+    for label, seconds in results.items():
+        target = TARGETS.get(label)
+        mark = "" if target is None else (" ok" if seconds <= target else " OVER")
+        print(f"{label:<22} {seconds:7.1f}   {'' if target is None else f'<= {target:.0f}'}{mark}")
+    print(f"\nfirst converge ok={first.ok}; re-run ok={second.ok}, changed={changed}; "
+          f"verify: {report.passed} passed, {report.failed} failed, {report.skipped} skipped")
+    return 0 if first.ok and second.ok and changed == 0 and not report.failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
