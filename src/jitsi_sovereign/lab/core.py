@@ -1,0 +1,280 @@
+"""The Lab: start, list and stop lab hosts, and write their inventory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jitsi_sovereign.errors import UserError
+from jitsi_sovereign.lab import config as cfg_mod
+from jitsi_sovereign.lab import files, image, net, proxy
+from jitsi_sovereign.lab.host import (
+    HostDir,
+    HostMeta,
+    console_tail,
+    find_container_inits,
+    lab_id,
+    mount_overlay,
+    new_marker,
+    prepare,
+    remove,
+    start,
+    stop_processes,
+    wait_ssh,
+)
+from jitsi_sovereign.lab.util import locked, read_text, run, unmount_all, write_file
+
+SSH_TIMEOUT = 90.0
+TOOLS = {
+    "systemd-nspawn": "apt-get install systemd-container",
+    "debootstrap": "apt-get install debootstrap",
+    "apt-cacher-ng": "apt-get install apt-cacher-ng",
+    "ssh-keygen": "apt-get install openssh-client",
+    "ip": "apt-get install iproute2",
+    "nft": "apt-get install nftables",
+    "openssl": "apt-get install openssl",
+    "mount": "apt-get install mount",
+}
+
+
+@dataclass
+class LabHost:
+    """A running lab host and how to reach it."""
+
+    name: str
+    address: str
+    debian: str
+    identity_file: Path
+    known_hosts: Path
+    user: str = files.LAB_USER
+    port: int = 22
+
+    def as_dict(self) -> dict:
+        """JSON-ready form (paths as strings)."""
+        return {"name": self.name, "address": self.address, "debian": self.debian,
+                "user": self.user, "port": self.port, "identity_file": str(self.identity_file),
+                "known_hosts": str(self.known_hosts)}
+
+
+class Lab:
+    """Lab hosts in systemd-nspawn on a private bridge, with their own apt proxy."""
+
+    def __init__(self, state_dir: Path | None = None, log=None) -> None:
+        self.config = cfg_mod.from_env(state_dir)
+        self.dir = self.config.state_dir
+        self.inventory_path = self.dir / "inventory.yml"
+        self.known_hosts = self.dir / "known_hosts"
+        self.identity_file = self.dir / "ssh" / "id_ed25519"
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+
+    # ------------------------------------------------------------------ queries
+    def _host(self, name: str) -> HostDir:
+        return HostDir(self.config, name)
+
+    def _host_dirs(self) -> list[HostDir]:
+        base = self.dir / "hosts"
+        if not base.is_dir():
+            return []
+        return [self._host(p.name) for p in sorted(base.iterdir()) if p.is_dir()]
+
+    def _lab_host(self, meta: HostMeta) -> LabHost:
+        return LabHost(meta.name, meta.address, meta.debian, self.identity_file,
+                       self.known_hosts)
+
+    def status(self) -> list[dict]:
+        """Every host the lab knows: name, address, debian, state, pid (nspawn's)."""
+        rows = []
+        for host in self._host_dirs():
+            meta = host.meta()
+            rows.append({"name": host.name, "address": meta.address if meta else "",
+                         "debian": meta.debian if meta else "", "state": host.state(),
+                         "pid": host.nspawn_pid(), "supervisor": host.supervisor_pid()})
+        return rows
+
+    def proxy_status(self) -> dict:
+        """The lab's apt proxy: address, state, pid."""
+        pid = proxy.running_pid(self.config)
+        return {"name": "apt-proxy", "address": self.config.proxy_url,
+                "state": "running" if pid else "stopped", "pid": pid}
+
+    def _known(self, name: str) -> HostMeta:
+        meta = self._host(name).meta() if cfg_mod._NAME_RE.match(name) else None
+        if meta is None:
+            names = ", ".join(h.name for h in self._host_dirs()) or "none"
+            raise UserError(f"no lab host named {name!r} (known: {names})",
+                            "start one with: jitsi-sovereign lab up")
+        return meta
+
+    def ssh_argv(self, name: str) -> list[str]:
+        """``ssh`` argv to log in to host ``name`` as the lab user."""
+        meta = self._known(name)
+        return files.ssh_argv(meta.address, self.identity_file, self.known_hosts)
+
+    def password(self, name: str) -> str:
+        """The lab-only password of the lab user on host ``name``."""
+        self._known(name)
+        password = self._host(name).password()
+        if not password:
+            raise UserError(f"lab host {name} has no stored password",
+                            f"recreate it: jitsi-sovereign lab down {name} && "
+                            "jitsi-sovereign lab up")
+        return password
+
+    # ------------------------------------------------------------------ up
+    def up(self, count: int = 1, debian: str = "13", prefix: str = "lab") -> list[LabHost]:
+        """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH."""
+        image.codename(debian)
+        names = cfg_mod.host_names(prefix, count)
+        check_preconditions()
+        net.check_subnet_free(self.config)
+        img = image.ensure(self.config.cache_dir, debian, log=self.log)
+        with locked(self.dir / "lock"):
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._ensure_lab_key()
+            net.ensure_bridge(self.config)
+            proxy.start(self.config)
+            metas = self._plan(names, debian, img)
+            for meta in metas:
+                if not self._host(meta.name).supervisor_pid():
+                    self._boot(self._host(meta.name), meta, img)
+            late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
+                            SSH_TIMEOUT)
+            self._write_inventory()
+            if late:
+                host = self._host(late[0])
+                raise UserError(f"lab host {late[0]} did not answer SSH in {SSH_TIMEOUT:.0f} s "
+                                f"(state {host.state()}); console:\n{console_tail(host)}",
+                                f"see {host.path / 'console.log'}, then "
+                                f"jitsi-sovereign lab down {late[0]}")
+        return [self._lab_host(m) for m in metas]
+
+    def _plan(self, names: list[str], debian: str, img: image.Image) -> list[HostMeta]:
+        """Metadata of each requested host: reuse running ones, clean up leftovers."""
+        taken: dict[str, str] = {}
+        for host in self._host_dirs():
+            meta = host.meta()
+            if meta and host.state() == "running":
+                if host.name in names and meta.debian != debian:
+                    raise UserError(
+                        f"lab host {host.name} runs Debian {meta.debian}, not {debian}",
+                        f"stop it first (jitsi-sovereign lab down {host.name}) or use "
+                        "another --prefix")
+                taken[host.name] = meta.address
+            elif meta and host.prepared() and host.name in names and meta.debian == debian \
+                    and Path(meta.image) == img.root:
+                self._cleanup(host)  # a leftover: boot it again on its own disk
+                taken[host.name] = meta.address
+            else:
+                self.log(f"removing leftover lab host {host.name} ({host.state()})")
+                self._cleanup(host)
+                remove(host)
+        addresses = cfg_mod.allocate(names, taken, self.config)
+        metas = []
+        for name in names:
+            meta = self._host(name).meta()
+            if meta is None:
+                meta = HostMeta(name, addresses[name], debian, str(img.root),
+                                new_marker(self.config, name))
+            metas.append(meta)
+        return metas
+
+    def _cleanup(self, host: HostDir) -> None:
+        """End whatever is left of a host's processes and unmount its root."""
+        stop_processes(host)
+        unmount_all(host.path)
+
+    def _boot(self, host: HostDir, meta: HostMeta, img: image.Image) -> None:
+        fresh = not host.prepared()
+        if fresh:
+            host.path.mkdir(parents=True, exist_ok=True)
+            host.save_meta(meta)
+        mount_overlay(host, img.root)
+        if fresh:
+            public = (self.identity_file.with_suffix(".pub")).read_text()
+            prepare(host, meta, public, self.known_hosts)
+        start(host, meta)
+
+    def _ensure_lab_key(self) -> None:
+        if self.identity_file.is_file():
+            return
+        self.identity_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "jitsi-sovereign-lab",
+             "-f", str(self.identity_file)])
+        os.chmod(self.identity_file, 0o600)
+
+    def _write_inventory(self) -> None:
+        running = {}
+        for host in self._host_dirs():
+            meta = host.meta()
+            if meta and host.state() == "running":
+                running[meta.name] = meta.address
+        write_file(self.inventory_path,
+                   files.inventory_text(running, self.identity_file, self.known_hosts))
+
+    # ------------------------------------------------------------------ down
+    def down(self, names: list[str] | None = None) -> list[str]:
+        """Stop hosts (None: all); with none left, stop the apt proxy, remove the bridge."""
+        check_root()
+        if not self.dir.is_dir():
+            return []
+        with locked(self.dir / "lock"):
+            hosts = self._host_dirs()
+            if names is not None:
+                hosts = [h for h in hosts if h.name in set(names)]
+            stopped = []
+            for host in hosts:
+                meta = host.meta()
+                self._cleanup(host)
+                remove(host)
+                if meta:
+                    self._forget_address(meta.address)
+                stopped.append(host.name)
+            if names is None:
+                self._kill_orphans()
+            if not self._host_dirs():
+                proxy.stop(self.config)
+                net.delete_bridge(self.config)
+            self._write_inventory()
+        return stopped
+
+    def _forget_address(self, address: str) -> None:
+        text = read_text(self.known_hosts)
+        if text is not None:
+            write_file(self.known_hosts, files.known_hosts_without(text, {address}))
+
+    def _kill_orphans(self) -> None:
+        """SIGKILL container PID 1s of this lab whose host dir is gone (marker proves it)."""
+        prefix = lab_id(self.config) + "."
+        for pid, marker in find_container_inits(lambda m: m.startswith(prefix)):
+            self.log(f"ending orphaned lab container {marker} (pid {pid})")
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while find_container_inits(lambda m: m.startswith(prefix)) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def check_root() -> None:
+    """UserError unless running as root."""
+    if os.geteuid() != 0:
+        argv = " ".join(["sudo", *sys.argv]) if sys.argv else "sudo jitsi-sovereign lab ..."
+        raise UserError("lab hosts need root (systemd-nspawn, bridges, overlay mounts)",
+                        f"run as root: {argv}")
+
+
+def check_preconditions() -> None:
+    """Root, the tools, and overlayfs: each missing one is a UserError with its fix."""
+    check_root()
+    for tool, fix in TOOLS.items():
+        if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")):
+            raise UserError(f"{tool} is not installed (lab hosts need it)", fix)
+    if "overlay" not in (read_text(Path("/proc/filesystems")) or ""):
+        run(["modprobe", "overlay"], check=False)
+        if "overlay" not in (read_text(Path("/proc/filesystems")) or ""):
+            raise UserError("this kernel has no overlayfs (lab host roots are overlay mounts)",
+                            "load it: modprobe overlay (or use a kernel with CONFIG_OVERLAY_FS)")

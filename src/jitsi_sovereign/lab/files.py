@@ -1,0 +1,100 @@
+"""Text the lab writes: per-host config files, known_hosts, the inventory, ssh argv.
+
+Pure functions (no I/O), so they are unit-tested without root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+LAB_USER = "debian"
+INVENTORY_GROUP = "meet"
+ROLE_VAR = "os_hardening_unattended_upgrades_timers"
+
+
+def network_unit(address: str, prefixlen: int, gateway: str) -> str:
+    """systemd-networkd config of a host's ``host0`` interface (static, no link-local)."""
+    return ("[Match]\nName=host0\n\n[Network]\n"
+            f"Address={address}/{prefixlen}\nGateway={gateway}\n"
+            "LinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+
+
+def apt_proxy_conf(proxy_url: str) -> str:
+    """apt configuration pointing at the lab's apt-cacher-ng."""
+    return ("// lab host: packages come through the lab's apt-cacher-ng on the bridge\n"
+            f'Acquire::http::Proxy "{proxy_url}";\n')
+
+
+def hosts_file(base: str, name: str) -> str:
+    """``/etc/hosts`` of the image plus the host's own name on 127.0.1.1."""
+    lines = [ln for ln in base.splitlines() if not ln.startswith("127.0.1.1")]
+    return "\n".join([*lines[:1], f"127.0.1.1\t{name}", *lines[1:]]) + "\n"
+
+
+def shadow_with_password(shadow: str, user: str, crypted: str) -> str:
+    """``/etc/shadow`` with ``user``'s hash replaced by ``crypted``."""
+    out, found = [], False
+    for line in shadow.splitlines():
+        fields = line.split(":")
+        if fields[0] == user and len(fields) > 2:
+            fields[1] = crypted
+            line = ":".join(fields)
+            found = True
+        out.append(line)
+    if not found:
+        raise ValueError(f"user {user} is not in /etc/shadow")
+    return "\n".join(out) + "\n"
+
+
+def known_hosts_with(existing: str, address: str, public_key: str) -> str:
+    """``known_hosts`` text with every older line for ``address`` replaced by one new line."""
+    keep = []
+    for line in existing.splitlines():
+        hosts = line.split(None, 1)[0].split(",") if line.strip() else []
+        if address in hosts or f"[{address}]:22" in hosts:
+            continue
+        keep.append(line)
+    key = " ".join(public_key.split()[:2])  # type and base64, without the comment
+    return "\n".join([*keep, f"{address} {key}"]) + "\n"
+
+
+def known_hosts_without(existing: str, addresses: set[str]) -> str:
+    """``known_hosts`` text without the lines of ``addresses``."""
+    keep = [ln for ln in existing.splitlines()
+            if not (ln.strip() and set(ln.split(None, 1)[0].split(",")) & addresses)]
+    return "\n".join(keep) + ("\n" if keep else "")
+
+
+def ssh_options(known_hosts: Path) -> list[str]:
+    """The options that keep host key checking strict and use only the lab key."""
+    return ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "IdentitiesOnly=yes"]
+
+
+def ssh_argv(address: str, identity: Path, known_hosts: Path, user: str = LAB_USER) -> list[str]:
+    """``ssh`` command line to log in to a lab host as the lab user."""
+    return ["ssh", "-i", str(identity), *ssh_options(known_hosts), f"{user}@{address}"]
+
+
+def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path) -> str:
+    """YAML inventory: group ``meet`` with the running hosts (name -> address)."""
+    group_vars = {
+        "ansible_user": LAB_USER,
+        "ansible_port": 22,
+        "ansible_ssh_private_key_file": str(identity),
+        "ansible_become": True,
+        "ansible_ssh_common_args": " ".join(ssh_options(known_hosts)),
+        ROLE_VAR: False,
+    }
+    body = {"all": {"children": {INVENTORY_GROUP: {
+        "hosts": {name: {"ansible_host": addr} for name, addr in sorted(hosts.items())},
+        "vars": group_vars,
+    }}}}
+    text = yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=1000)
+    line = f"        {ROLE_VAR}: false\n"
+    why = ("        # The lab masks the apt-daily timers in its image, so they never take\n"
+           "        # the dpkg lock mid-test: the role must not re-enable them.\n")
+    return ("# Lab hosts of jitsi-sovereign: rewritten by `jitsi-sovereign lab up` and "
+            "`lab down`.\n" + text.replace(line, why + line))

@@ -1,0 +1,358 @@
+"""One lab host: its directory, overlay root, first-boot files, processes.
+
+``<labdir>/hosts/<name>/``: ``meta.json``, ``upper/`` + ``work/`` (overlay), ``root/``
+(the mounted overlay), ``password`` (0600), ``console.log``, ``supervise.pid``,
+``nspawn.pid``, ``exit`` (status of nspawn when the host stopped on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from jitsi_sovereign.lab import cgroups, files
+from jitsi_sovereign.lab.config import LabConfig
+from jitsi_sovereign.lab.util import (
+    cmdline,
+    mounts_under,
+    pid_alive,
+    read_pid,
+    read_text,
+    remove_tree,
+    run,
+    unmount_all,
+    write_file,
+)
+
+MARKER_ENV = "JSOV_LAB_MARKER"
+SUPERVISE_MODULE = "jitsi_sovereign.lab.supervise"
+STOP_TIMEOUT = 10.0
+# Give the container a pure cgroup v2 tree even when the machine has a hybrid v1/v2
+# layout: systemd 257 (trixie) has no cgroup v1 support, and stopping user@.service
+# then hangs for 90 s at every reboot.
+NSPAWN_ENV = {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}
+
+
+@dataclass
+class HostMeta:
+    """What the lab remembers about a host (``meta.json``)."""
+
+    name: str
+    address: str
+    debian: str
+    image: str  # overlay lower dir
+    marker: str
+
+
+class HostDir:
+    """Paths and processes of one host."""
+
+    def __init__(self, config: LabConfig, name: str) -> None:
+        self.config = config
+        self.name = name
+        self.path = config.state_dir / "hosts" / name
+
+    # -------------------------------------------------------------- files
+    @property
+    def root(self) -> Path:
+        """Mount point of the host's overlay root."""
+        return self.path / "root"
+
+    def meta(self) -> HostMeta | None:
+        """The saved metadata, None if missing or unreadable."""
+        try:
+            return HostMeta(**json.loads(read_text(self.path / "meta.json") or "null"))
+        except (TypeError, ValueError):
+            return None
+
+    def save_meta(self, meta: HostMeta) -> None:
+        """Write ``meta.json``."""
+        write_file(self.path / "meta.json", json.dumps(asdict(meta), indent=2) + "\n")
+
+    def password(self) -> str | None:
+        """The lab-only password of the lab user."""
+        text = read_text(self.path / "password")
+        return text.strip() if text else None
+
+    def prepared(self) -> bool:
+        """True once the first-boot files are in the overlay."""
+        return (self.path / "prepared").is_file()
+
+    # -------------------------------------------------------------- processes
+    def supervisor_pid(self) -> int | None:
+        """The live supervisor of this host (its cmdline names our module and marker)."""
+        meta = self.meta()
+        pid = read_pid(self.path / "supervise.pid")
+        if not meta or not pid or not pid_alive(pid):
+            return None
+        argv = cmdline(pid)
+        return pid if SUPERVISE_MODULE in argv and meta.marker in argv else None
+
+    def nspawn_pid(self) -> int | None:
+        """The live systemd-nspawn of this host (its cmdline carries our marker)."""
+        meta = self.meta()
+        pid = read_pid(self.path / "nspawn.pid")
+        if not meta or not pid or not pid_alive(pid):
+            return None
+        argv = cmdline(pid)
+        ours = argv and argv[0].endswith("systemd-nspawn") and marker_arg(meta.marker) in argv
+        return pid if ours else None
+
+    def state(self) -> str:
+        """running | stopped (it powered off on its own) | stale (leftover of a lost run)."""
+        if self.supervisor_pid() or self.nspawn_pid():
+            return "running"
+        meta = self.meta()
+        if meta and find_container_init(meta.marker):
+            return "stale"  # orphaned container: systemd lives on without nspawn
+        if (self.path / "exit").is_file() and self.prepared() and not self.mounted():
+            return "stopped"
+        return "stale"
+
+    def mounted(self) -> bool:
+        """True if the overlay root is mounted."""
+        return bool(mounts_under(self.root))
+
+
+def marker_arg(marker: str) -> str:
+    """The nspawn option that puts the marker in the container's PID 1 environment."""
+    return f"--setenv={MARKER_ENV}={marker}"
+
+
+def new_marker(config: LabConfig, name: str) -> str:
+    """A unique marker: lab id, host name, random part."""
+    return f"{lab_id(config)}.{name}.{secrets.token_hex(6)}"
+
+
+def lab_id(config: LabConfig) -> str:
+    """A short id of this lab (its state dir), the prefix of its markers."""
+    import hashlib
+
+    return "jsov-" + hashlib.sha256(str(config.state_dir).encode()).hexdigest()[:10]
+
+
+def _environ_has(pid: int, needle: bytes) -> bool:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return needle in env.split(b"\0")
+
+
+def _is_namespace_init(pid: int) -> bool:
+    """True if the process is PID 1 of its own PID namespace."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            ids = line.split()[1:]
+            return len(ids) > 1 and ids[-1] == "1"
+    return False
+
+
+def find_container_init(marker: str) -> int | None:
+    """PID (host view) of the container's PID 1 carrying exactly this marker."""
+    pids = find_container_inits(lambda m: m == marker)
+    return pids[0][0] if pids else None
+
+
+def find_container_inits(match) -> list[tuple[int, str]]:
+    """(pid, marker) of every container PID 1 whose marker satisfies ``match``."""
+    found = []
+    prefix = f"{MARKER_ENV}=".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            env = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for item in env.split(b"\0"):
+            if item.startswith(prefix):
+                marker = item[len(prefix):].decode(errors="replace")
+                if match(marker) and _is_namespace_init(pid):
+                    found.append((pid, marker))
+    return found
+
+
+# ------------------------------------------------------------------ preparation
+
+
+def mount_overlay(host: HostDir, lower: Path) -> None:
+    """Mount lower (the image) + upper (the host) on ``root``."""
+    for sub in ("upper", "work", "root"):
+        (host.path / sub).mkdir(parents=True, exist_ok=True)
+    if host.mounted():
+        return
+    opts = f"lowerdir={lower},upperdir={host.path / 'upper'},workdir={host.path / 'work'}"
+    run(["mount", "-t", "overlay", f"jsov-{host.name}", "-o", opts, str(host.root)])
+
+
+def prepare(host: HostDir, meta: HostMeta, lab_public_key: str, known_hosts: Path) -> None:
+    """Write the per-host files into the mounted overlay before first boot."""
+    cfg, root = host.config, host.root
+    write_file(root / "etc/hostname", f"{meta.name}\n")
+    write_file(root / "etc/hosts", files.hosts_file(read_text(root / "etc/hosts") or
+                                                    "127.0.0.1\tlocalhost", meta.name))
+    _replace_with_file(root / "etc/resolv.conf",
+                       "# lab host: no DNS; apt goes through the lab proxy\n")
+    write_file(root / "etc/systemd/network/10-host0.network",
+               files.network_unit(meta.address, cfg.subnet.prefixlen, str(cfg.gateway)))
+    write_file(root / "etc/apt/apt.conf.d/01lab-proxy", files.apt_proxy_conf(cfg.proxy_url))
+    public = _host_key(host, root)
+    write_file(known_hosts, files.known_hosts_with(read_text(known_hosts) or "", meta.address,
+                                                   public))
+    _authorize(root, lab_public_key)
+    _set_password(host, root)
+    write_file(host.path / "prepared", "")
+
+
+def _replace_with_file(path: Path, text: str) -> None:
+    if path.is_symlink():
+        path.unlink()
+    write_file(path, text)
+
+
+def _host_key(host: HostDir, root: Path) -> str:
+    """A fresh ed25519 host key in the overlay; returns its public line."""
+    with tempfile.TemporaryDirectory(dir=host.path) as tmp:
+        key = Path(tmp) / "ssh_host_ed25519_key"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{host.name}",
+             "-f", str(key)])
+        write_file(root / "etc/ssh/ssh_host_ed25519_key", key.read_text(), 0o600)
+        public = key.with_suffix(".pub").read_text()
+        write_file(root / "etc/ssh/ssh_host_ed25519_key.pub", public, 0o644)
+    return public
+
+
+def _user_ids(root: Path, user: str) -> tuple[int, int, Path]:
+    for line in (read_text(root / "etc/passwd") or "").splitlines():
+        fields = line.split(":")
+        if fields[0] == user:
+            return int(fields[2]), int(fields[3]), Path(fields[5].lstrip("/"))
+    raise RuntimeError(f"user {user} missing from the lab image")
+
+
+def _authorize(root: Path, public_key: str) -> None:
+    uid, gid, home = _user_ids(root, files.LAB_USER)
+    ssh_dir = root / home / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    write_file(ssh_dir / "authorized_keys", public_key.strip() + "\n", 0o600)
+    for path in (ssh_dir, ssh_dir / "authorized_keys"):
+        os.chown(path, uid, gid)
+
+
+def _set_password(host: HostDir, root: Path) -> None:
+    password = secrets.token_urlsafe(18)
+    crypted = run(["openssl", "passwd", "-6", "-stdin"], input_text=password).stdout.strip()
+    shadow = root / "etc/shadow"
+    mode = shadow.stat().st_mode & 0o777
+    write_file(shadow, files.shadow_with_password(shadow.read_text(), files.LAB_USER, crypted),
+               mode)
+    write_file(host.path / "password", password + "\n", 0o600)
+
+
+# ------------------------------------------------------------------ start and stop
+
+
+def nspawn_argv(host: HostDir, meta: HostMeta) -> list[str]:
+    """The systemd-nspawn command that boots the host on the lab bridge."""
+    return ["systemd-nspawn", "-D", str(host.root), "-M", meta.name, "--register=no",
+            "--keep-unit", "--boot", f"--network-bridge={host.config.bridge}",
+            "--resolv-conf=off", "--timezone=off", "--link-journal=no",
+            "--console=read-only", marker_arg(meta.marker)]
+
+
+def supervisor_argv(host: HostDir, meta: HostMeta) -> list[str]:
+    """The supervisor command (our module, the marker, then nspawn's argv)."""
+    return [sys.executable, "-m", SUPERVISE_MODULE, "--marker", meta.marker,
+            "--pid-file", str(host.path / "nspawn.pid"), "--exit-file", str(host.path / "exit"),
+            "--", *nspawn_argv(host, meta)]
+
+
+def start(host: HostDir, meta: HostMeta) -> int:
+    """Start the supervisor detached (own session), console to ``console.log``."""
+    (host.path / "exit").unlink(missing_ok=True)
+    env = {**os.environ, **NSPAWN_ENV}
+    with (host.path / "console.log").open("ab") as log:
+        proc = subprocess.Popen(supervisor_argv(host, meta), stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True, cwd="/", env=env)
+    write_file(host.path / "supervise.pid", f"{proc.pid}\n")
+    return proc.pid
+
+
+def _wait_gone(pids: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_processes(host: HostDir) -> None:
+    """SIGTERM supervisor and nspawn, wait; SIGKILL only an orphaned container PID 1."""
+    meta = host.meta()
+    sup, nspawn = host.supervisor_pid(), host.nspawn_pid()
+    target = sup or nspawn  # the supervisor passes SIGTERM on to nspawn
+    if target:
+        os.kill(target, signal.SIGTERM)
+    _wait_gone([p for p in (sup, nspawn) if p], STOP_TIMEOUT)
+    if meta:
+        orphan = find_container_init(meta.marker)
+        if orphan:
+            os.kill(orphan, signal.SIGKILL)
+            _wait_gone([orphan], 5)
+        for path in cgroups.leftovers(meta.marker):
+            cgroups.remove_tree(path)
+    for name in ("supervise.pid", "nspawn.pid"):
+        (host.path / name).unlink(missing_ok=True)
+
+
+def remove(host: HostDir) -> None:
+    """Unmount the overlay and delete the host dir (processes must be gone)."""
+    unmount_all(host.path)
+    remove_tree(host.path)
+
+
+def wait_ssh(hosts: dict[str, tuple[str, HostDir]], timeout: float) -> list[str]:
+    """Wait until every host answers with an SSH banner; returns names that did not."""
+    pending = dict(hosts)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, (address, host) in list(pending.items()):
+            if _ssh_banner(address):
+                del pending[name]
+            elif not host.supervisor_pid():
+                return [name]
+        if pending:
+            time.sleep(0.1)
+    return list(pending)
+
+
+def _ssh_banner(address: str) -> bool:
+    try:
+        with socket.create_connection((address, 22), timeout=0.3) as sock:
+            sock.settimeout(1.0)
+            return sock.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def console_tail(host: HostDir, lines: int = 12) -> str:
+    """The last lines of the host's console log."""
+    text = read_text(host.path / "console.log") or ""
+    return "\n".join("    " + ln for ln in text.splitlines()[-lines:])
