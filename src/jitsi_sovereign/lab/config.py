@@ -127,5 +127,5 @@ def overlaps(subnet: ipaddress.IPv4Network, bridge: str,
             continue
         net = ipaddress.IPv4Network(dst if "/" in dst else f"{dst}/32", strict=False)
         if net.overlaps(subnet):
-            found.append(f"route {dst} via {dev}")
+            found.append(f"route {dst} on {dev}")
     return found

@@ -18,11 +18,13 @@ from jitsi_sovereign.lab.host import (
     HostMeta,
     console_tail,
     find_container_inits,
+    finish_stop,
     lab_id,
     mount_overlay,
     new_marker,
     prepare,
     remove,
+    request_stop,
     start,
     stop_processes,
     wait_ssh,
@@ -226,10 +228,11 @@ class Lab:
             hosts = self._host_dirs()
             if names is not None:
                 hosts = [h for h in hosts if h.name in set(names)]
+            waits = {host.name: request_stop(host) for host in hosts}  # all halt at once
             stopped = []
             for host in hosts:
                 meta = host.meta()
-                self._cleanup(host)
+                finish_stop(host, waits[host.name])
                 remove(host)
                 if meta:
                     self._forget_address(meta.address)

@@ -303,14 +303,19 @@ def _wait_gone(pids: list[int], timeout: float) -> bool:
     return True
 
 
-def stop_processes(host: HostDir) -> None:
-    """SIGTERM supervisor and nspawn, wait; SIGKILL only an orphaned container PID 1."""
-    meta = host.meta()
+def request_stop(host: HostDir) -> list[int]:
+    """SIGTERM the supervisor (it passes it on to nspawn), or nspawn if alone; their pids."""
     sup, nspawn = host.supervisor_pid(), host.nspawn_pid()
-    target = sup or nspawn  # the supervisor passes SIGTERM on to nspawn
+    target = sup or nspawn
     if target:
         os.kill(target, signal.SIGTERM)
-    _wait_gone([p for p in (sup, nspawn) if p], STOP_TIMEOUT)
+    return [p for p in (sup, nspawn) if p]
+
+
+def finish_stop(host: HostDir, pids: list[int]) -> None:
+    """Wait for ``pids``; SIGKILL only an orphaned container PID 1 (found by its marker)."""
+    _wait_gone(pids, STOP_TIMEOUT)
+    meta = host.meta()
     if meta:
         orphan = find_container_init(meta.marker)
         if orphan:
@@ -320,6 +325,11 @@ def stop_processes(host: HostDir) -> None:
             cgroups.remove_tree(path)
     for name in ("supervise.pid", "nspawn.pid"):
         (host.path / name).unlink(missing_ok=True)
+
+
+def stop_processes(host: HostDir) -> None:
+    """Stop the host's processes: SIGTERM, wait, never SIGKILL nspawn."""
+    finish_stop(host, request_stop(host))
 
 
 def remove(host: HostDir) -> None:
