@@ -120,11 +120,15 @@ def lab_status() -> None:
     """List lab hosts and helpers."""
     from rich.table import Table
 
-    rows = _lab().status()
+    lab = _lab()
+    rows = lab.status()
     table = Table("host", "address", "debian", "state", "pid")
     for r in rows:
         table.add_row(r["name"], r["address"], r["debian"], r["state"], str(r.get("pid") or ""))
     console.print(table)
+    proxy = lab.proxy_status()
+    console.print(f"apt proxy {proxy['address']}: {proxy['state']}"
+                  + (f" (pid {proxy['pid']})" if proxy["pid"] else ""))
 
 
 @lab_app.command("ssh", context_settings={"allow_extra_args": True})
