@@ -1,0 +1,107 @@
+"""Read, in one process, what the role would otherwise ask with one task per item.
+
+Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
+  files:    {path: {sha1, mode, uid, gid} | null}    (content checksum and ownership)
+  dirs:     {path: {mode, uid, gid} | null}
+  units:    {unit: {enabled, active}}                (systemctl show, one call)
+  packages: [names not installed]                    (dpkg-query, one call)
+  sysctl:   {missing: [keys], differ: ["key=value"]} (read from /proc/sys)
+  commands: {name: exit code}                        (e.g. "nft list table ...")
+  moduli:   number of /etc/ssh/moduli entries shorter than 2048 bits
+Shipped identically in roles/os_hardening and roles/firewall (roles stay independent).
+"""
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+
+
+def _file(path):
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as handle:
+            digest = hashlib.sha1(handle.read()).hexdigest()  # noqa: S324 - same checksum as Ansible's
+    except OSError:
+        return None
+    return {"sha1": digest, "mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+
+
+def _dir(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+
+
+def _units(names):
+    if not names:
+        return {}
+    res = subprocess.run(["systemctl", "show", "--property=UnitFileState,ActiveState", "--", *names],
+                         capture_output=True, text=True, check=False)
+    blocks = [b for b in res.stdout.strip().split("\n\n")]
+    out = {}
+    for name, block in zip(names, blocks + [""] * len(names)):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        out[name] = {"enabled": props.get("UnitFileState", ""), "active": props.get("ActiveState", "")}
+    return out
+
+
+def _missing_packages(names):
+    if not names:
+        return []
+    res = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev}\n", *names],
+                         capture_output=True, text=True, check=False)
+    installed = {line.split()[0] for line in res.stdout.splitlines() if line.split()[1:2] == ["ii"]}
+    return [name for name in names if name not in installed]
+
+
+def _sysctl(pairs):
+    missing, differ = [], []
+    for pair in pairs:
+        key, _, want = pair.partition("=")
+        try:
+            with open("/proc/sys/" + key.replace(".", "/"), encoding="utf-8") as handle:
+                have = " ".join(handle.read().split())
+        except FileNotFoundError:
+            missing.append(key)
+            continue
+        if have != " ".join(want.split()):
+            differ.append(pair)
+    return {"missing": missing, "differ": differ}
+
+
+def _weak_moduli(path="/etc/ssh/moduli"):
+    count = 0
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) >= 7 and not line.startswith("#") and int(fields[4]) < 2047:
+                    count += 1
+    except OSError:
+        pass
+    return count
+
+
+def main():
+    req = json.loads(sys.argv[1])
+    out = {
+        "files": {path: _file(path) for path in req.get("files", [])},
+        "dirs": {path: _dir(path) for path in req.get("dirs", [])},
+        "units": _units(req.get("units", [])),
+        "packages": _missing_packages(req.get("packages", [])),
+        "sysctl": _sysctl(req.get("sysctl", [])),
+        "commands": {name: subprocess.run(argv, capture_output=True, check=False).returncode
+                     for name, argv in req.get("commands", {}).items()},
+        "moduli": _weak_moduli() if req.get("moduli") else 0,
+    }
+    print(json.dumps(out))
+
+
+main()
