@@ -1,0 +1,154 @@
+"""Fixtures of the shipped checks.
+
+``jitsi-sovereign verify`` runs one pytest session per host and hands it a
+``Target`` (in ``config.stash[TARGET_KEY]``, set by its result collector). For
+debugging, the checks also run under plain pytest:
+
+    pytest --pyargs jitsi_sovereign.checks -p no:cacheprovider \
+        --jsov-inventory inventory.yml --jsov-host lab1 -k ssh
+
+Every read is done once per host (session-scoped fixtures over cached commands):
+one ``sshd -T``, one ``nft -j list ruleset``, one ``sysctl`` call for all keys...
+A missing state file fails the checks of its role with "role X has not run on this
+host"; an area the role did not apply (disabled, or impossible in a container)
+skips its checks with the role's own reason.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jitsi_sovereign.checks import parsers, probes
+from jitsi_sovereign.checks.helpers import (
+    TARGET_KEY,
+    outside_ports,
+    require_state,
+    run_ok,
+    session_target,
+    start_port_probes,
+)
+from jitsi_sovereign.checks.target import ConnectionFailed, Target
+
+# ------------------------------------------------------------------ session wiring
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("jitsi-sovereign")
+    group.addoption("--jsov-inventory", help="inventory to verify (plain pytest runs)")
+    group.addoption("--jsov-host", help="host of that inventory to verify")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Plain pytest run: build the Target from --jsov-inventory/--jsov-host."""
+    inventory = config.getoption("--jsov-inventory", default=None)
+    if session_target(config) is not None or not inventory:
+        return
+    from jitsi_sovereign.inventory import load_and_validate
+
+    inv = load_and_validate(inventory, limit=config.getoption("--jsov-host"))
+    if len(inv.hosts) != 1:
+        raise pytest.UsageError(
+            f"--jsov-host must select exactly one host ({len(inv.hosts)} selected)")
+    spec = inv.hosts[0]
+    target = Target(spec, password=spec.vars.get("jitsi_sovereign_lab_password"))
+    config.stash[TARGET_KEY] = target
+    config.add_cleanup(target.close)
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Outside checks last: their failed login attempts must not disturb the inside ones."""
+    items.sort(key=lambda item: item.module.__name__.endswith("test_outside"))
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    t = session_target(request.config)
+    if t is None:
+        pytest.fail("no host to verify: run `jitsi-sovereign verify -i INVENTORY`, or give "
+                    "--jsov-inventory and --jsov-host to pytest", pytrace=False)
+    return t
+
+
+@pytest.fixture(scope="session")
+def host(target: Target):
+    """testinfra's Host on the verified SSH connection (replaces testinfra's fixture)."""
+    try:
+        return target.host
+    except ConnectionFailed as exc:
+        pytest.fail(f"not run: {exc}", pytrace=False)
+
+
+# ------------------------------------------------------------------ cached reads
+
+
+@pytest.fixture(scope="session")
+def os_state(target: Target) -> dict:
+    return require_state(target, "os_hardening")
+
+
+@pytest.fixture(scope="session")
+def fw_state(target: Target) -> dict:
+    return require_state(target, "firewall")
+
+
+@pytest.fixture(scope="session")
+def container(target: Target) -> str | None:
+    """The container technology (``systemd-nspawn``, ``lxc``...) or None on a VM/metal."""
+    try:
+        result = target.run("systemd-detect-virt --container")
+    except ConnectionFailed as exc:
+        pytest.fail(f"not run: {exc}", pytrace=False)
+    name = result.stdout.strip()
+    return name if result.rc == 0 and name and name != "none" else None
+
+
+@pytest.fixture(scope="session")
+def sshd(target: Target) -> parsers.SshdConfig:
+    return parsers.parse_sshd_t(run_ok(target, "sshd -T", what="sshd -T"))
+
+
+@pytest.fixture(scope="session")
+def nft(target: Target) -> parsers.NftRuleset:
+    out = run_ok(target, "nft -j list ruleset", what="nft -j list ruleset")
+    try:
+        return parsers.parse_nft_json(json.loads(out))
+    except (json.JSONDecodeError, KeyError) as exc:
+        pytest.fail(f"cannot parse `nft -j list ruleset`: {exc}", pytrace=False)
+
+
+# ------------------------------------------------------------------ outside probes
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    t = session_target(session.config)
+    if t is not None and any(i.module.__name__.endswith("test_outside") for i in session.items):
+        start_port_probes(t, outside_ports(session.config))
+
+
+@pytest.fixture(scope="session")
+def port_probes(target: Target, request) -> dict[tuple[str, int], probes.PortProbe]:
+    ports = outside_ports(request.config)
+    if ports.get("error"):
+        pytest.fail(f"not run: {ports['error']}", pytrace=False)
+    start_port_probes(target, ports)
+    thread, box = target.extra["port_probes"]
+    thread.join(timeout=60)
+    if "error" in box:
+        pytest.fail(f"port probes failed: {box['error']}", pytrace=False)
+    if "result" not in box:
+        pytest.fail("port probes did not finish within 60 s", pytrace=False)
+    return box["result"]
+
+
+@pytest.fixture(scope="session")
+def udp_listeners(target: Target) -> set[int]:
+    """UDP ports something listens on, on the host (``ss -Hlun``)."""
+    out = run_ok(target, "ss -Hlun", what="ss -Hlun")
+    ports = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[3].rsplit(":", 1)[-1].isdigit():
+            ports.add(int(fields[3].rsplit(":", 1)[-1]))
+    return ports

@@ -1,0 +1,152 @@
+"""Helpers of the shipped checks: cached reads that fail or skip with a clear reason."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from jitsi_sovereign.checks import parsers, probes
+from jitsi_sovereign.checks.target import ConnectionFailed, Target
+
+# Ports that a Jitsi server must never expose (XMPP c2s/s2s/BOSH/component, JVB and
+# jicofo private HTTP, other common services), probed from outside: they must time out.
+TCP_MUST_BE_FILTERED = [25, 111, 3306, 5222, 5269, 5280, 5347, 8080, 8888, 9090]
+UDP_MUST_BE_FILTERED = [53, 111, 123, 161, 5353]
+PROBE_TIMEOUT = 1.5
+
+# Where `jitsi-sovereign verify` (or a plain pytest run, see conftest) puts the Target
+# of the session: one pytest session verifies one host.
+TARGET_KEY = pytest.StashKey[Target]()
+
+
+def session_target(config: pytest.Config) -> Target | None:
+    return config.stash.get(TARGET_KEY, None)
+
+
+def run_ok(target: Target, command: str, *args: str, what: str | None = None) -> str:
+    """stdout of a command that must succeed; a failure fails the check with stderr."""
+    try:
+        result = target.run(command, *args)
+    except ConnectionFailed as exc:
+        pytest.fail(f"not run: {exc}", pytrace=False)
+    if result.rc != 0:
+        err = (result.stderr or result.stdout).strip().splitlines()
+        pytest.fail(f"{what or result.command} failed (rc={result.rc}): "
+                    f"{err[-1] if err else 'no output'}", pytrace=False)
+    return result.stdout
+
+
+def require_state(target: Target, role: str) -> dict:
+    try:
+        state = target.read_state(role)
+    except ConnectionFailed as exc:
+        pytest.fail(f"not run: {exc}", pytrace=False)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if state is None:
+        pytest.fail(f"role {role} has not run on this host "
+                    f"(/etc/jitsi-sovereign/state/{role}.json is missing)", pytrace=False)
+    return state
+
+
+def require_area(os_state: dict, area: str) -> dict:
+    """Skip with the role's reason when the os_hardening area was not applied."""
+    info = (os_state.get("areas") or {}).get(area)
+    if info is None:
+        pytest.fail(f"os_hardening state file says nothing about area {area!r}",
+                    pytrace=False)
+    if not info.get("applied"):
+        pytest.skip(f"os_hardening did not apply {area}: "
+                    f"{info.get('skipped_reason') or 'no reason given'}")
+    return info
+
+
+def units(target: Target, *names: str) -> dict[str, dict[str, str]]:
+    """systemd properties of units, one call for all of them (cached)."""
+    out = run_ok(target, "systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState "
+                 + " ".join(names), what="systemctl show")
+    return parsers.parse_systemctl_show(out)
+
+
+def packages(target: Target, *names: str) -> dict[str, bool]:
+    """{package: installed} with one dpkg-query call."""
+    result = target.run("dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' "
+                        + " ".join(names))
+    installed = {n: False for n in names}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in installed:
+            installed[parts[0]] = parts[1].startswith("ii")
+    return installed
+
+
+def stats(target: Target, *paths: str) -> dict[str, parsers.FileStat]:
+    """Mode, owner, group, kind of files, one stat call (missing files are absent)."""
+    result = target.run("stat -c '%n|%a|%U|%G|%F' " + " ".join(paths) + " 2>/dev/null; true")
+    return parsers.parse_stat(result.stdout)
+
+
+def outside_ports(config: pytest.Config) -> dict:
+    """The ports the outside checks probe, decided once per session.
+
+    The promised openings come from firewall.json (read at collection time, so that
+    each port is its own check); a sample port that the firewall promises open is left
+    out of the "must be filtered" sample.
+    """
+    t = session_target(config)
+    if t is None:
+        return {"error": "no host"}
+    cached = t.extra.get("outside_ports")
+    if cached is None:
+        cached = {"error": None, "tcp_open": [], "udp_open": [],
+                  "tcp_filtered": list(TCP_MUST_BE_FILTERED),
+                  "udp_filtered": list(UDP_MUST_BE_FILTERED)}
+        try:
+            state = t.read_state("firewall")
+        except Exception as exc:  # at collection time: report it in the checks, go on
+            state, cached["error"] = None, str(exc)
+        if state is None and cached["error"] is None:
+            cached["error"] = ("role firewall has not run on this host "
+                               "(/etc/jitsi-sovereign/state/firewall.json is missing)")
+        if state is not None:
+            ssh_port = int(state.get("ssh_port", t.port))
+            for proto in ("tcp", "udp"):
+                promised = promised_ports(state, proto)
+                cached[f"{proto}_open"] = sorted(p for p in promised if p != ssh_port)[:64]
+                cached[f"{proto}_filtered"] = [p for p in cached[f"{proto}_filtered"]
+                                               if p not in promised]
+        t.extra["outside_ports"] = cached
+    return cached
+
+
+def promised_ports(fw_state: dict, proto: str) -> set[int]:
+    """Every port of firewall.json's ``open`` list for a protocol (ranges expanded)."""
+    ports: set[int] = set()
+    for entry in fw_state.get("open") or []:
+        if entry.get("proto") != proto:
+            continue
+        low, _, high = str(entry.get("port")).partition("-")
+        ports.update(range(int(low), int(high or low) + 1))
+    return ports
+
+
+def start_port_probes(t: Target, ports: dict) -> None:
+    """Probe every port in a background thread while the inside checks run."""
+    if "port_probes" in t.extra or ports.get("error"):
+        return
+    wanted = ([("tcp", p) for p in ports["tcp_open"] + ports["tcp_filtered"]]
+              + [("udp", p) for p in ports["udp_open"] + ports["udp_filtered"]])
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["result"] = probes.probe_many(t.address, wanted, PROBE_TIMEOUT)
+        except Exception as exc:  # reported by each outside check
+            box["error"] = f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=work, name=f"probes-{t.name}", daemon=True)
+    thread.start()
+    t.extra["port_probes"] = (thread, box)
+
+

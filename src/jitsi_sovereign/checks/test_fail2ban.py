@@ -1,0 +1,80 @@
+"""fail2ban: the sshd jail reads the journal and bans with nftables."""
+
+from __future__ import annotations
+
+import pytest
+
+from jitsi_sovereign.checks.helpers import require_area, run_ok, units
+
+
+@pytest.fixture(scope="module")
+def f2b_state(os_state):
+    require_area(os_state, "fail2ban")
+    return os_state.get("fail2ban") or {}
+
+
+@pytest.fixture(scope="module")
+def sshd_jail(f2b_state, target) -> str:
+    return run_ok(target, "fail2ban-client status sshd", what="fail2ban-client status sshd")
+
+
+def test_service(f2b_state, target):
+    """fail2ban.service is enabled and active."""
+    unit = units(target, "fail2ban.service").get("fail2ban.service", {})
+    assert unit.get("UnitFileState") == "enabled", (
+        f"fail2ban.service is {unit.get('UnitFileState') or 'missing'}, not enabled")
+    assert unit.get("ActiveState") == "active", (
+        f"fail2ban.service is {unit.get('ActiveState')}/{unit.get('SubState')}")
+
+
+def test_sshd_jail(sshd_jail):
+    """the sshd jail is running (fail2ban-client status sshd)."""
+    assert "Status for the jail: sshd" in sshd_jail, sshd_jail.strip()
+
+
+def test_backend_systemd(sshd_jail):
+    """the sshd jail reads the systemd journal (Debian has no auth.log without rsyslog)."""
+    assert "Journal matches:" in sshd_jail, (
+        "the sshd jail does not read the journal (no 'Journal matches' in its status): "
+        + " ".join(sshd_jail.split()))
+
+
+def test_banaction_nftables(f2b_state, target):
+    """the sshd jail bans with an nftables action."""
+    out = run_ok(target, "fail2ban-client get sshd actions",
+                 what="fail2ban-client get sshd actions")
+    actions = [a.strip() for a in out.splitlines()[1:] if a.strip()]
+    promised = f2b_state.get("banaction", "nftables-multiport")
+    assert promised.startswith("nftables"), f"os_hardening.json promises banaction {promised}"
+    assert promised in actions, f"sshd jail actions are {actions}, promised {promised}"
+
+
+def test_journal_match(f2b_state, target):
+    """the sshd jail reads the journal of every sshd process that logs logins."""
+    out = run_ok(target, "fail2ban-client get sshd journalmatch; echo ==; "
+                 "ls /usr/lib/openssh /usr/libexec/openssh 2>/dev/null; true",
+                 what="fail2ban-client get sshd journalmatch")
+    match_text, _, binaries = out.partition("==")
+    matches = set(match_text.replace("+", " ").split())
+    # OpenSSH >= 9.8 logs authentication from sshd-session, not from the sshd listener.
+    needed = ["_COMM=sshd"] + (["_COMM=sshd-session"] if "sshd-session" in binaries.split()
+                               else [])
+    missing = [m for m in needed if m not in matches]
+    assert not missing, (
+        f"the sshd jail does not read {', '.join(missing)} (its match: "
+        f"{' '.join(match_text.split()[3:]) or 'none'}): failed logins are never counted")
+
+
+def test_bans_in_nftables(f2b_state, sshd_jail, nft):
+    """addresses banned by the sshd jail are in fail2ban's nftables table."""
+    banned_line = next((ln for ln in sshd_jail.splitlines() if "Banned IP list:" in ln), "")
+    banned = banned_line.split("Banned IP list:", 1)[-1].split()
+    if not banned:
+        pytest.skip("no address is banned now: fail2ban creates its nftables table "
+                    "(inet f2b-table) at the first ban")
+    tables = [t for f, t in nft.tables if t.startswith("f2b")]
+    assert tables, ("addresses are banned but no fail2ban table is loaded in nftables "
+                    "(was the ruleset flushed?)")
+    elements = {str(e) for (f, t, _), elems in nft.sets.items() if t in tables for e in elems}
+    missing = [ip for ip in banned if ip not in elements]
+    assert not missing, f"banned but not in fail2ban's nftables sets: {', '.join(missing)}"

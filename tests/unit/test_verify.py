@@ -1,0 +1,633 @@
+"""Unit tests of the verify runner and of the checks' parsers and probes (no remote host).
+
+Network tests use real sockets on 127.0.0.1 only: a TCP listener, a closed port, UDP
+sockets, and a small paramiko SSH server (to prove unknown host keys are refused
+before any credential is sent).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import textwrap
+import threading
+from pathlib import Path
+
+import paramiko
+import pytest
+from rich.console import Console
+
+from jitsi_sovereign.checks import parsers, probes
+from jitsi_sovereign.checks.target import ConnectionFailed, Target
+from jitsi_sovereign.inventory import HostSpec, Inventory
+from jitsi_sovereign.verify import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    CheckResult,
+    Report,
+    ResultCollector,
+    check_id,
+    default_password_lookup,
+    print_host,
+    print_summary,
+    run_session,
+)
+
+# ------------------------------------------------------------------ sshd -T
+
+SSHD_T = """\
+port 22
+addressfamily any
+hostkey /etc/ssh/ssh_host_ed25519_key
+hostkey /etc/ssh/ssh_host_rsa_key
+passwordauthentication no
+permitrootlogin without-password
+loglevel VERBOSE
+ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com
+kexalgorithms mlkem768x25519-sha256,curve25519-sha256@libssh.org
+authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2
+"""
+
+
+def test_parse_sshd_t_values_and_repeats():
+    cfg = parsers.parse_sshd_t(SSHD_T)
+    assert cfg.value("PasswordAuthentication") == "no"  # keyword case does not matter
+    assert cfg.value("LogLevel") == "VERBOSE"
+    assert cfg["hostkey"] == ["/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key"]
+    assert cfg.value("authorizedkeysfile") == ".ssh/authorized_keys .ssh/authorized_keys2"
+    assert cfg.value("X11Forwarding") is None
+
+
+def test_parse_sshd_t_algorithms():
+    cfg = parsers.parse_sshd_t(SSHD_T)
+    assert cfg.algorithms("Ciphers") == ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]
+    assert cfg.algorithms("KexAlgorithms")[0] == "mlkem768x25519-sha256"
+    assert cfg.algorithms("MACs") == []
+
+
+# ------------------------------------------------------------------ nftables
+
+# `nft -j list ruleset` of a lab host after the firewall role (counters kept, as nft prints
+# them), plus fail2ban's table.
+def _rule(chain, handle, *expr, table="jitsi_sovereign"):
+    return {"rule": {"family": "inet", "table": table, "chain": chain, "handle": handle,
+                     "expr": [*expr, {"counter": {"packets": 0, "bytes": 0}}]}}
+
+
+def _m(left, right, op="=="):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+def _dport(proto, value):
+    return _m({"payload": {"protocol": proto, "field": "dport"}}, value)
+
+
+def _saddr(family, value):
+    return _m({"payload": {"protocol": family, "field": "saddr"}}, value)
+
+
+ACCEPT = {"accept": None}
+ICMP = _m({"payload": {"protocol": "ip", "field": "protocol"}}, "icmp")
+ICMP6 = _m({"payload": {"protocol": "ip6", "field": "nexthdr"}}, "ipv6-icmp")
+
+ROLE_RULESET = {"nftables": [
+    {"metainfo": {"version": "1.1.3", "json_schema_version": 1}},
+    {"table": {"family": "inet", "name": "jitsi_sovereign", "handle": 1}},
+    {"chain": {"family": "inet", "table": "jitsi_sovereign", "name": "input", "handle": 1,
+               "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+    {"chain": {"family": "inet", "table": "jitsi_sovereign", "name": "forward", "handle": 2,
+               "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}},
+    {"chain": {"family": "inet", "table": "jitsi_sovereign", "name": "output", "handle": 3,
+               "type": "filter", "hook": "output", "prio": 0, "policy": "accept"}},
+    {"set": {"family": "inet", "name": "admin_v4", "table": "jitsi_sovereign",
+             "type": "ipv4_addr", "handle": 4, "flags": ["interval"],
+             "elem": [{"prefix": {"addr": "198.51.100.0", "len": 24}}, "192.0.2.7"]}},
+    {"set": {"family": "inet", "name": "admin_v6", "table": "jitsi_sovereign",
+             "type": "ipv6_addr", "handle": 5, "flags": ["interval"],
+             "elem": [{"prefix": {"addr": "2001:db8::", "len": 32}}]}},
+    _rule("input", 6, _m({"ct": {"key": "state"}}, ["established", "related"], "in"), ACCEPT),
+    _rule("input", 7, _m({"ct": {"key": "state"}}, "invalid", "in"), {"drop": None}),
+    _rule("input", 8, _m({"meta": {"key": "iif"}}, "lo"), ACCEPT),
+    _rule("input", 9, ICMP, _m({"payload": {"protocol": "icmp", "field": "type"}},
+                               "echo-request"), {"limit": {"rate": 10, "per": "second"}}, ACCEPT),
+    _rule("input", 10, ICMP6, _m({"payload": {"protocol": "ip6", "field": "hoplimit"}}, 255),
+          _m({"payload": {"protocol": "icmpv6", "field": "type"}},
+             {"set": ["nd-neighbor-solicit", "nd-neighbor-advert"]}), ACCEPT),
+    _rule("input", 11, _saddr("ip", "@admin_v4"), _dport("tcp", 22), ACCEPT),
+    _rule("input", 12, _saddr("ip6", "@admin_v6"), _dport("tcp", 22), ACCEPT),
+    _rule("input", 13, _dport("tcp", 80), ACCEPT),
+    _rule("input", 14, _dport("tcp", 443), ACCEPT),
+    _rule("input", 15, _m({"meta": {"key": "nfproto"}}, "ipv4"), _dport("udp", 10000), ACCEPT),
+    _rule("input", 16, _dport("udp", {"range": [3478, 3479]}), ACCEPT),
+    _rule("input", 17),
+    {"table": {"family": "inet", "name": "f2b-table", "handle": 9}},
+    {"set": {"family": "inet", "name": "addr-set-sshd", "table": "f2b-table", "type": "ipv4_addr",
+             "handle": 2, "elem": ["192.0.2.99"]}},
+]}
+
+
+def _accepts(data):
+    rs = parsers.parse_nft_json(data)
+    return rs, parsers.accept_rules(rs, "inet", "jitsi_sovereign", "input")
+
+
+def test_nft_tables_chains_policies():
+    rs = parsers.parse_nft_json(ROLE_RULESET)
+    assert ("inet", "jitsi_sovereign") in rs.tables and ("inet", "f2b-table") in rs.tables
+    assert [c.policy for c in rs.base_chains("inet", "jitsi_sovereign", "input")] == ["drop"]
+    assert [c.policy for c in rs.base_chains("inet", "jitsi_sovereign", "forward")] == ["drop"]
+    assert rs.sets[("inet", "f2b-table", "addr-set-sshd")] == ["192.0.2.99"]
+
+
+def test_nft_open_ports_and_harmless_rules():
+    _, rules = _accepts(ROLE_RULESET)
+    harmless = {r.harmless for r in rules if r.harmless}
+    assert harmless == {"established/related connections", "loopback interface", "ICMP"}
+    assert not any(r.opens_everything for r in rules)
+    # Ports open to anyone: SSH is limited to the admin sets, so it is not among them.
+    assert parsers.open_ports(rules) == {"tcp": {80, 443}, "udp": {10000, 3478, 3479}}
+
+
+def test_nft_ssh_sources_from_named_sets():
+    _, rules = _accepts(ROLE_RULESET)
+    sources = parsers.port_sources(rules, "tcp", 22)
+    assert sorted(map(str, sources)) == ["192.0.2.7/32", "198.51.100.0/24", "2001:db8::/32"]
+    assert parsers.port_sources(rules, "tcp", 443) is None  # anyone
+    assert parsers.port_sources(rules, "tcp", 8080) == []  # no one
+
+
+def test_nft_rule_without_port_opens_everything():
+    data = json.loads(json.dumps(ROLE_RULESET))
+    data["nftables"].append(_rule("input", 30, _saddr("ip", "203.0.113.5"), ACCEPT))
+    data["nftables"].append(_rule("input", 31, ACCEPT))
+    _, rules = _accepts(data)
+    wide = [r for r in rules if r.opens_everything]
+    assert [r.handle for r in wide] == [30, 31]
+    assert parsers.port_sources(rules, "tcp", 5222) is None  # rule 31 lets anyone in
+
+
+def test_nft_jump_and_vmap_are_followed():
+    data = {"nftables": [
+        {"table": {"family": "inet", "name": "t"}},
+        {"chain": {"family": "inet", "table": "t", "name": "input", "hook": "input",
+                   "policy": "drop"}},
+        {"chain": {"family": "inet", "table": "t", "name": "web"}},
+        {"rule": {"family": "inet", "table": "t", "chain": "input", "handle": 1, "expr": [
+            {"vmap": {"key": {"payload": {"protocol": "tcp", "field": "dport"}},
+                      "data": {"set": [[22, {"accept": None}],
+                                       [8443, {"jump": {"target": "web"}}]]}}}]}},
+        {"rule": {"family": "inet", "table": "t", "chain": "input", "handle": 2, "expr": [
+            _saddr("ip", {"prefix": {"addr": "10.0.0.0", "len": 8}}),
+            {"jump": {"target": "web"}}]}},
+        {"rule": {"family": "inet", "table": "t", "chain": "web", "handle": 3,
+                  "expr": [_dport("tcp", {"set": [80, 443]}), ACCEPT]}},
+    ]}
+    rs = parsers.parse_nft_json(data)
+    rules = parsers.accept_rules(rs, "inet", "t", "input")
+    by_handle = {(r.handle, tuple(sorted(r.ports or []))): r for r in rules}
+    assert (1, (22,)) in by_handle
+    # vmap 8443 -> jump web (dport 80,443): both conditions cannot hold, nothing opens.
+    assert by_handle[(3, ())].ports == set()
+    # saddr 10/8 -> jump web: ports 80/443 from 10/8 only.
+    jumped = by_handle[(3, (80, 443))]
+    assert [str(n) for n in jumped.sources] == ["10.0.0.0/8"]
+    assert parsers.open_ports(rules) == {"tcp": {22}, "udp": set()}
+
+
+def test_compress_ports():
+    assert parsers.compress_ports({22, 80, 10000, 10001, 10002, 5}) == "5, 22, 80, 10000-10002"
+    assert parsers.compress_ports(set()) == "none"
+
+
+# ------------------------------------------------------------------ other parsers
+
+
+def test_parse_sysctl_skips_unknown_and_normalises():
+    out = "net.ipv4.ip_forward = 0\nnet.ipv4.ip_local_port_range = 32768\t60999\n"
+    assert parsers.parse_sysctl(out) == {"net.ipv4.ip_forward": "0",
+                                         "net.ipv4.ip_local_port_range": "32768 60999"}
+
+
+def test_parse_stat_and_systemctl_show():
+    st = parsers.parse_stat("/etc/shadow|640|root|shadow|regular file\n"
+                            "/etc/ssh|755|root|root|directory\n")
+    assert st["/etc/shadow"] == parsers.FileStat("/etc/shadow", 0o640, "root", "shadow",
+                                                 "regular file")
+    units = parsers.parse_systemctl_show(
+        "Id=nftables.service\nActiveState=active\nUnitFileState=enabled\n\n"
+        "Id=fail2ban.service\nActiveState=failed\nUnitFileState=enabled\n")
+    assert units["nftables.service"]["ActiveState"] == "active"
+    assert units["fail2ban.service"]["ActiveState"] == "failed"
+
+
+def test_parse_apt_config_dump_lists_and_values():
+    out = textwrap.dedent("""\
+        APT::Periodic::Update-Package-Lists "1";
+        APT::Periodic::Unattended-Upgrade "1";
+        Unattended-Upgrade::Origins-Pattern "";
+        Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=trixie-security";
+        Unattended-Upgrade::Origins-Pattern:: "origin=Debian,label=Debian-Security";
+        """)
+    cfg = parsers.parse_apt_config_dump(out)
+    assert cfg["APT::Periodic::Unattended-Upgrade"] == ["1"]
+    assert cfg["Unattended-Upgrade::Origins-Pattern"][1:] == [
+        "origin=Debian,codename=trixie-security", "origin=Debian,label=Debian-Security"]
+
+
+def test_parse_systemd_conf_last_assignment_wins():
+    out = textwrap.dedent("""\
+        # /etc/systemd/journald.conf
+        [Journal]
+        #Storage=auto
+        SystemMaxUse=4G
+
+        # /etc/systemd/journald.conf.d/50-jitsi-sovereign.conf
+        [Journal]
+        Storage=persistent
+        SystemMaxUse=1G
+        MaxRetentionSec=30day
+        """)
+    assert parsers.parse_systemd_conf(out, "Journal") == {
+        "Storage": "persistent", "SystemMaxUse": "1G", "MaxRetentionSec": "30day"}
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("30day", 30 * 86400), ("2week", 14 * 86400), ("1h 30min", 5400), ("45", 45),
+    ("1month", 2629800),
+])
+def test_parse_timespan(text, seconds):
+    assert parsers.parse_timespan(text) == seconds
+
+
+def test_parse_timespan_and_size_reject_garbage():
+    with pytest.raises(ValueError):
+        parsers.parse_timespan("30 parsecs")
+    with pytest.raises(ValueError):
+        parsers.parse_size("lots")
+    assert parsers.parse_size("1G") == 1024**3 and parsers.parse_size("512M") == 512 * 1024**2
+
+
+# ------------------------------------------------------------------ port probes (127.0.0.1)
+
+
+def _free_port(kind=socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_tcp_probe_open_and_closed():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert probes.probe_tcp("127.0.0.1", port, timeout=1).status == "open"
+    assert probes.probe_tcp("127.0.0.1", _free_port(), timeout=1).status == "closed"
+
+
+def test_tcp_probe_timeout_is_filtered(monkeypatch):
+    class Dropping(socket.socket):
+        def connect(self, addr):
+            raise TimeoutError("timed out")
+
+    monkeypatch.setattr(probes.socket, "socket", Dropping)
+    p = probes.probe_tcp("127.0.0.1", 9, timeout=0.2)
+    assert (p.status, p.detail) == ("filtered", "no answer within 0.2 s")
+
+
+def test_udp_probe_closed_port_gets_icmp():
+    p = probes.probe_udp("127.0.0.1", _free_port(socket.SOCK_DGRAM), timeout=1)
+    assert p.status == "closed", p
+
+
+def test_udp_probe_answering_and_silent_listeners():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as echo, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mute:
+        echo.bind(("127.0.0.1", 0))
+        mute.bind(("127.0.0.1", 0))
+
+        def answer():
+            data, peer = echo.recvfrom(64)
+            echo.sendto(data, peer)
+
+        threading.Thread(target=answer, daemon=True).start()
+        assert probes.probe_udp("127.0.0.1", echo.getsockname()[1], timeout=1).status == "answered"
+        silent = probes.probe_udp("127.0.0.1", mute.getsockname()[1], timeout=0.3)
+        assert silent.status == "silent"
+
+
+def test_probe_many_runs_in_parallel():
+    closed = [("tcp", _free_port()) for _ in range(3)] + [("udp", _free_port(socket.SOCK_DGRAM))]
+    result = probes.probe_many("127.0.0.1", closed, timeout=1)
+    assert {p.status for p in result.values()} == {"closed"}
+    assert set(result) == set(closed)
+
+
+# ------------------------------------------------------------------ SSH host keys (127.0.0.1)
+
+
+class _Server(paramiko.ServerInterface):
+    def __init__(self, client_key):
+        self.client_key = client_key
+        self.auth_attempts: list[str] = []
+        self.commands: list[bytes] = []
+
+    def get_allowed_auths(self, username):
+        return "publickey"
+
+    def check_auth_none(self, username):
+        self.auth_attempts.append("none")
+        return paramiko.AUTH_FAILED
+
+    def check_auth_password(self, username, password):
+        self.auth_attempts.append("password")
+        return paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        self.auth_attempts.append("publickey")
+        return paramiko.AUTH_SUCCESSFUL if key == self.client_key else paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind, chanid):
+        return paramiko.OPEN_SUCCEEDED
+
+    def check_channel_exec_request(self, channel, command):
+        self.commands.append(command)
+
+        def reply():
+            channel.sendall(b"hello\n")
+            channel.send_exit_status(0)
+            channel.close()
+
+        # After paramiko has confirmed the exec request (as sshd does).
+        threading.Timer(0.05, reply).start()
+        return True
+
+
+@pytest.fixture
+def ssh_server(tmp_path):
+    """A paramiko SSH server on 127.0.0.1 that accepts only the test key (publickey)."""
+    host_key = paramiko.Ed25519Key.from_private_key_file(_keygen(tmp_path / "host"))
+    client_path = _keygen(tmp_path / "client")
+    iface = _Server(paramiko.Ed25519Key.from_private_key_file(client_path))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+    transports = []
+
+    listener.settimeout(0.2)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # listener closed at teardown
+                return
+            t = paramiko.Transport(conn)
+            t.add_server_key(host_key)
+            t.start_server(server=iface)
+            transports.append(t)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield {"port": listener.getsockname()[1], "host_key": host_key, "client_key": client_path,
+           "iface": iface, "tmp": tmp_path}
+    stop.set()
+    for t in transports:
+        t.close()
+    listener.close()
+
+
+def _keygen(path: Path) -> Path:
+    import subprocess
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
+def _known_hosts(srv, key) -> Path:
+    path = srv["tmp"] / "known_hosts"
+    path.write_text(f"[127.0.0.1]:{srv['port']} {key.get_name()} {key.get_base64()}\n")
+    return path
+
+
+def _spec(srv, known_hosts, become=True) -> HostSpec:
+    return HostSpec(name="t1", address="127.0.0.1", port=srv["port"], user="debian",
+                    key_file=srv["client_key"], become=become, known_hosts=known_hosts, vars={})
+
+
+def test_verified_transport_and_auth_outcomes(ssh_server):
+    known = _known_hosts(ssh_server, ssh_server["host_key"])
+    key = probes.load_private_key(ssh_server["client_key"])
+    for kwargs, accepted in (({}, False), ({"password": "wrong"}, False), ({"key": key}, True)):
+        t = probes.verified_transport("127.0.0.1", ssh_server["port"], known, timeout=5)
+        try:
+            outcome = probes.try_auth(t, "debian", **kwargs)
+        finally:
+            t.close()
+        assert outcome.accepted is accepted
+        if not accepted:
+            assert outcome.allowed == ["publickey"]
+    assert probes.public_key_line(key).startswith("ssh-ed25519 AAAA")
+
+
+def test_unknown_host_refused_before_connecting(ssh_server):
+    empty = ssh_server["tmp"] / "empty_known_hosts"
+    empty.write_text("")
+    with pytest.raises(probes.HostKeyError, match="no host key"):
+        probes.verified_transport("127.0.0.1", ssh_server["port"], empty, timeout=5)
+    target = Target(_spec(ssh_server, empty), connect_timeout=5)
+    with pytest.raises(ConnectionFailed, match="host key not verified"):
+        target.connect()
+    assert ssh_server["iface"].auth_attempts == []
+
+
+def test_wrong_host_key_refused_before_any_credential(ssh_server, tmp_path):
+    other = paramiko.Ed25519Key.from_private_key_file(_keygen(tmp_path / "other"))
+    known = _known_hosts(ssh_server, other)
+    with pytest.raises(probes.HostKeyError, match="does not match"):
+        probes.verified_transport("127.0.0.1", ssh_server["port"], known, timeout=5)
+    target = Target(_spec(ssh_server, known), connect_timeout=5)
+    with pytest.raises(ConnectionFailed, match="does not match known_hosts"):
+        target.connect()
+    with pytest.raises(ConnectionFailed):  # remembered: no second attempt
+        target.run("true")
+    assert ssh_server["iface"].auth_attempts == []
+
+
+def test_target_runs_commands_with_sudo_and_caches(ssh_server):
+    known = _known_hosts(ssh_server, ssh_server["host_key"])
+    target = Target(_spec(ssh_server, known, become=True), connect_timeout=5)
+    try:
+        first = target.run("sshd -T")
+        second = target.run("sshd -T")
+    finally:
+        target.close()
+    assert first.stdout == "hello\n" and first.rc == 0 and second is first
+    [command] = ssh_server["iface"].commands  # cached: sent once
+    assert command.startswith(b"sudo -n /bin/sh -c ")
+    assert b"sshd -T" in command and b"LC_ALL=C" in command
+
+
+def test_target_as_root_does_not_use_sudo(ssh_server):
+    known = _known_hosts(ssh_server, ssh_server["host_key"])
+    spec = _spec(ssh_server, known, become=True)
+    spec.user = "root"
+    target = Target(spec, connect_timeout=5)
+    try:
+        target.run("true")
+    finally:
+        target.close()
+    assert not ssh_server["iface"].commands[0].startswith(b"sudo")
+
+
+# ------------------------------------------------------------------ collector and report
+
+DEMO_CHECKS = {
+    "conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            pytest.fail("role demo has not run on this host", pytrace=False)
+    """,
+    "test_demo.py": '''
+        import pytest
+
+        def test_ok():
+            """Something holds."""
+            assert 1 + 1 == 2
+
+        def test_message():
+            """A value is right."""
+            value = 3
+            assert value == 2, f"value is {value}, wants 2"
+
+        def test_bare_assert():
+            assert [1] == [2]
+
+        def test_skip():
+            pytest.skip("read-only /proc/sys inside a container")
+
+        def test_setup_fails(broken):
+            """Needs the role."""
+
+        @pytest.mark.parametrize("key", ["a", "b"])
+        def test_param(key):
+            """Per key."""
+            assert key == "a", f"{key} is wrong"
+    ''',
+    "test_broken.py": "import does_not_exist_anywhere\n",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    d = tmp_path_factory.mktemp("checks")
+    for name, text in DEMO_CHECKS.items():
+        (d / name).write_text(textwrap.dedent(text))
+    collector = ResultCollector("demo1")
+    code = run_session(collector, checks_dir=d)
+    return code, {r.check: r for r in collector.results}
+
+
+def test_collector_statuses_and_reasons(demo_results):
+    code, r = demo_results
+    assert code == 1
+    ok = r["demo.ok"]
+    assert (ok.status, ok.title, ok.reason) == (PASSED, "Something holds", "")
+    assert (r["demo.message"].status, r["demo.message"].reason) == (FAILED, "value is 3, wants 2")
+    assert r["demo.bare_assert"].status == FAILED
+    assert r["demo.bare_assert"].reason.startswith("assert [1] == [2]")
+    assert (r["demo.skip"].status, r["demo.skip"].reason) == (
+        SKIPPED, "read-only /proc/sys inside a container")
+    assert (r["demo.setup_fails"].status, r["demo.setup_fails"].reason) == (
+        FAILED, "[setup] role demo has not run on this host")
+    assert r["demo.param[a]"].status == PASSED and r["demo.param[a]"].title == "Per key (a)"
+    assert (r["demo.param[b]"].status, r["demo.param[b]"].reason) == (FAILED, "b is wrong")
+    assert all(x.host == "demo1" for x in r.values())
+
+
+def test_collection_error_is_a_failure_and_others_still_run(demo_results):
+    _, r = demo_results
+    broken = [x for k, x in r.items() if k.startswith("collect:")]
+    assert len(broken) == 1 and broken[0].status == FAILED
+    assert "does_not_exist_anywhere" in broken[0].reason
+    assert "demo.ok" in r
+
+
+def test_empty_session_fails(tmp_path):
+    collector = ResultCollector("h")
+    run_session(collector, checks_dir=tmp_path)
+    assert [(x.check, x.status) for x in collector.results] == [("verify.session", FAILED)]
+
+
+def test_check_id():
+    assert check_id("jitsi_sovereign.checks.test_ssh", "test_option", "X11Forwarding") == (
+        "ssh.option[X11Forwarding]")
+    assert check_id("test_firewall", "test_table", None) == "firewall.table"
+
+
+def _report() -> Report:
+    report = Report(hosts={"h1": {"address": "198.51.100.11", "duration": 3.2,
+                                  "connection_error": None},
+                           "h2": {"address": "198.51.100.12", "duration": 1.0,
+                                  "connection_error": None}},
+                    duration=4.5)
+    report.results = [
+        CheckResult("h1", "ssh.option[X11Forwarding]", "sshd option", PASSED, "", 0.01),
+        CheckResult("h1", "firewall.table", "table loaded", FAILED,
+                    "no table inet jitsi_sovereign", 0.02),
+        CheckResult("h2", "auditd.service", "auditd runs", SKIPPED, "no audit socket", 0.0),
+    ]
+    return report
+
+
+def test_report_counts_and_exit_code():
+    report = _report()
+    assert (report.passed, report.failed, report.skipped, report.exit_code) == (1, 1, 1, 1)
+    report.results = [r for r in report.results if r.status != FAILED]
+    assert report.exit_code == 0
+    assert Report().exit_code == 1  # nothing ran: not a success
+
+
+def test_report_json_shape(tmp_path):
+    path = tmp_path / "out" / "report.json"
+    _report().write_json(path)
+    data = json.loads(path.read_text())
+    assert set(data) == {"hosts", "summary", "results"}
+    assert data["hosts"]["h1"] == {"address": "198.51.100.11", "duration": 3.2,
+                                   "connection_error": None, "passed": 1, "failed": 1,
+                                   "skipped": 0}
+    assert data["summary"] == {"hosts": 2, "passed": 1, "failed": 1, "skipped": 1,
+                               "duration": 4.5, "ok": False}
+    assert data["results"][1] == {"host": "h1", "check": "firewall.table",
+                                  "title": "table loaded", "status": "failed",
+                                  "reason": "no table inet jitsi_sovereign", "duration": 0.02}
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_table_and_summary(width):
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None)
+    report = _report()
+    print_host(console, report, "h1")
+    print_host(console, report, "h2")
+    print_summary(console, report)
+    text = out.getvalue()
+    assert "h1 (198.51.100.11)" in text and "FAILED" in text and "skipped" in text
+    assert "no table inet jitsi_sovereign" in text and "no audit socket" in text
+    assert "h1: 1 passed, 1 failed, 0 skipped in 3.2 s" in text
+    assert "verify FAILED: 2 host(s), 1 passed, 1 failed, 1 skipped in 4.5 s" in text
+    assert ("sshd option" in text) is (width >= 120)  # titles of passed checks: wide only
+
+
+def test_password_lookup_uses_inventory_variable(tmp_path):
+    inv = Inventory(path=tmp_path / "hosts.yml", hosts=[])
+    lookup = default_password_lookup(inv)
+    with_var = HostSpec("a", "192.0.2.1", vars={"jitsi_sovereign_lab_password": "s3cret"})
+    assert lookup(with_var) == "s3cret"
+    assert lookup(HostSpec("b", "192.0.2.2")) is None  # not a lab inventory: no password
