@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -127,6 +128,15 @@ class Lab:
                             "jitsi-sovereign lab up")
         return password
 
+    def _can_log_in(self, name: str) -> bool:
+        """True once the lab user logs in with the lab key (and the host key checks out)."""
+        argv = self.ssh_argv(name)
+        argv[1:1] = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR"]
+        try:
+            return run([*argv, "true"], check=False, timeout=15).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
     # ------------------------------------------------------------------ up
     def up(self, count: int = 1, debian: str = "13", prefix: str = "lab") -> list[LabHost]:
         """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH."""
@@ -145,11 +155,12 @@ class Lab:
                 if not self._host(meta.name).supervisor_pid():
                     self._boot(self._host(meta.name), meta, img)
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
-                            SSH_TIMEOUT)
+                            SSH_TIMEOUT, self._can_log_in)
             self._write_inventory()
             if late:
                 host = self._host(late[0])
-                raise UserError(f"lab host {late[0]} did not answer SSH in {SSH_TIMEOUT:.0f} s "
+                raise UserError(f"lab host {late[0]} did not accept an SSH login in "
+                                f"{SSH_TIMEOUT:.0f} s "
                                 f"(state {host.state()}); console:\n{console_tail(host)}",
                                 f"see {host.path / 'console.log'}, then "
                                 f"jitsi-sovereign lab down {late[0]}")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,8 +115,8 @@ class HostDir:
         meta = self.meta()
         if meta and find_container_init(meta.marker):
             return "stale"  # orphaned container: systemd lives on without nspawn
-        if (self.path / "exit").is_file() and self.prepared() and not self.mounted():
-            return "stopped"
+        if (self.path / "exit").is_file() and self.prepared():
+            return "stopped"  # powered off from inside: up boots it again on its own disk
         return "stale"
 
     def mounted(self) -> bool:
@@ -338,13 +339,14 @@ def remove(host: HostDir) -> None:
     remove_tree(host.path)
 
 
-def wait_ssh(hosts: dict[str, tuple[str, HostDir]], timeout: float) -> list[str]:
-    """Wait until every host answers with an SSH banner; returns names that did not."""
+def wait_ssh(hosts: dict[str, tuple[str, HostDir]], timeout: float,
+             login: Callable[[str], bool]) -> list[str]:
+    """Wait until every host answers SSH and ``login(name)`` works; names that did not."""
     pending = dict(hosts)
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for name, (address, host) in list(pending.items()):
-            if _ssh_banner(address):
+            if _ssh_banner(address) and login(name):
                 del pending[name]
             elif not host.supervisor_pid():
                 return [name]
