@@ -427,3 +427,25 @@ def test_supervisor_forwards_sigterm_and_does_not_restart(tmp_path):
     assert sup.run() == 0  # the child's handler ran: it got SIGTERM, not SIGKILL
     thread.join()
     assert time.monotonic() - start < 10
+
+
+def test_plan_reuses_requested_leftovers_keeps_stopped_and_removes_stale(tmp_path,
+                                                                          monkeypatch):
+    img = image.Image("13", "trixie", Path("/img"))
+    _fake_host(tmp_path, "lab1", "198.51.100.11")  # stale leftover, asked for: reused
+    _fake_host(tmp_path, "zzz1", "198.51.100.12")  # stale leftover, not asked for: removed
+    _fake_host(tmp_path, "old1", "198.51.100.13")  # powered off on purpose: kept
+    for name in ("lab1", "old1"):
+        (tmp_path / "hosts" / name / "prepared").touch()
+    (tmp_path / "hosts" / "old1" / "exit").write_text("0\n")
+    lab = core.Lab(tmp_path, log=lambda msg: None)
+    metas = lab._plan(["lab1", "lab2"], "13", img)
+    assert [(m.name, m.address) for m in metas] == [("lab1", "198.51.100.11"),
+                                                    ("lab2", "198.51.100.12")]
+    assert metas[0].marker == "m"  # the leftover keeps its identity (and disk)
+    assert metas[1].marker.startswith(host.lab_id(lab.config) + ".lab2.")
+    assert sorted(p.name for p in (tmp_path / "hosts").iterdir()) == ["lab1", "old1"]
+    assert lab.status()[1]["state"] == "stopped"
+    monkeypatch.setattr(host.HostDir, "state", lambda self: "running")
+    with pytest.raises(UserError, match="lab host lab1 runs Debian 13, not 12"):
+        lab._plan(["lab1"], "12", image.Image("12", "bookworm", Path("/img12")))

@@ -170,8 +170,10 @@ class Lab:
         """Metadata of each requested host: reuse running ones, clean up leftovers."""
         taken: dict[str, str] = {}
         for host in self._host_dirs():
-            meta = host.meta()
-            if meta and host.state() == "running":
+            meta, state = host.meta(), host.state()
+            if meta and state == "stopped" and host.name not in names:
+                taken[host.name] = meta.address  # powered off on purpose: keep it
+            elif meta and state == "running":
                 if host.name in names and meta.debian != debian:
                     raise UserError(
                         f"lab host {host.name} runs Debian {meta.debian}, not {debian}",
@@ -183,7 +185,7 @@ class Lab:
                 self._cleanup(host)  # a leftover: boot it again on its own disk
                 taken[host.name] = meta.address
             else:
-                self.log(f"removing leftover lab host {host.name} ({host.state()})")
+                self.log(f"removing leftover lab host {host.name} ({state})")
                 self._cleanup(host)
                 remove(host)
         addresses = cfg_mod.allocate(names, taken, self.config)

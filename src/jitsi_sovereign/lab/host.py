@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from jitsi_sovereign.errors import UserError
 from jitsi_sovereign.lab import cgroups, files
 from jitsi_sovereign.lab.config import LabConfig
 from jitsi_sovereign.lab.util import (
@@ -198,7 +199,13 @@ def mount_overlay(host: HostDir, lower: Path) -> None:
     if host.mounted():
         return
     opts = f"lowerdir={lower},upperdir={host.path / 'upper'},workdir={host.path / 'work'}"
-    run(["mount", "-t", "overlay", f"jsov-{host.name}", "-o", opts, str(host.root)])
+    proc = run(["mount", "-t", "overlay", f"jsov-{host.name}", "-o", opts, str(host.root)],
+               check=False)
+    if proc.returncode != 0:
+        raise UserError(f"cannot mount the overlay root of {host.name}: {proc.stderr.strip()}",
+                        "lab hosts need overlayfs mounts as root on a filesystem that "
+                        "supports them as upper dir (ext4, xfs, btrfs); set JSOV_LAB_DIR "
+                        "to a directory on one")
 
 
 def prepare(host: HostDir, meta: HostMeta, lab_public_key: str, known_hosts: Path) -> None:
