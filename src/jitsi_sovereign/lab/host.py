@@ -266,9 +266,10 @@ def _set_password(host: HostDir, root: Path) -> None:
     password = secrets.token_urlsafe(18)
     crypted = run(["openssl", "passwd", "-6", "-stdin"], input_text=password).stdout.strip()
     shadow = root / "etc/shadow"
-    mode = shadow.stat().st_mode & 0o777
+    st = shadow.stat()
     write_file(shadow, files.shadow_with_password(shadow.read_text(), files.LAB_USER, crypted),
-               mode)
+               st.st_mode & 0o777)
+    os.chown(shadow, st.st_uid, st.st_gid)  # keep root:shadow, as on a real Debian
     write_file(host.path / "password", password + "\n", 0o600)
 
 
