@@ -139,8 +139,9 @@ class ResultCollector:
             function = getattr(item, "function", None)
             doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
             callspec = getattr(item, "callspec", None)
-            cid = check_id(getattr(item, "module", None).__name__ if hasattr(item, "module")
-                           else item.nodeid, getattr(item, "originalname", item.name),
+            module = getattr(item, "module", None)
+            cid = check_id(module.__name__ if module else item.nodeid,
+                           getattr(item, "originalname", item.name),
                            callspec.id if callspec else None)
             title = doc[0].rstrip(".") if doc else cid
             if callspec:

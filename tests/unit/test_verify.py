@@ -222,6 +222,17 @@ def test_parse_stat_and_systemctl_show():
     assert units["fail2ban.service"]["ActiveState"] == "failed"
 
 
+def test_parse_ss_listeners_ignores_loopback():
+    out = textwrap.dedent("""\
+        UNCONN 0 0 127.0.0.53%lo:53 0.0.0.0:*
+        UNCONN 0 0 0.0.0.0:68 0.0.0.0:*
+        UNCONN 0 0 [::1]:323 [::]:*
+        UNCONN 0 0 [::]:10000 [::]:*
+        UNCONN 0 0 *:5353 *:*
+        """)
+    assert parsers.parse_ss_listeners(out) == {68, 10000, 5353}
+
+
 def test_parse_apt_config_dump_lists_and_values():
     out = textwrap.dedent("""\
         APT::Periodic::Update-Package-Lists "1";
@@ -267,6 +278,19 @@ def test_parse_timespan_and_size_reject_garbage():
     with pytest.raises(ValueError):
         parsers.parse_size("lots")
     assert parsers.parse_size("1G") == 1024**3 and parsers.parse_size("512M") == 512 * 1024**2
+
+
+@pytest.mark.parametrize(("match", "covered"), [
+    ("_SYSTEMD_UNIT=ssh.service + _COMM=sshd", True),  # "+" is OR: the unit term matches
+    ("_SYSTEMD_UNIT=ssh.service _COMM=sshd", False),  # AND: sshd-session is not sshd
+    ("_SYSTEMD_UNIT=ssh.service _COMM=sshd _COMM=sshd-session", True),  # same field: OR
+    ("_COMM=sshd", False),
+    ("_COMM=sshd + _COMM=sshd-session", True),
+    ("", True),
+])
+def test_journal_match_covers(match, covered):
+    entry = {"_SYSTEMD_UNIT": "ssh.service", "_COMM": "sshd-session"}
+    assert parsers.journal_match_covers(match, entry) is covered
 
 
 # ------------------------------------------------------------------ port probes (127.0.0.1)

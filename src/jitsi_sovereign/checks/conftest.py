@@ -144,11 +144,5 @@ def port_probes(target: Target, request) -> dict[tuple[str, int], probes.PortPro
 
 @pytest.fixture(scope="session")
 def udp_listeners(target: Target) -> set[int]:
-    """UDP ports something listens on, on the host (``ss -Hlun``)."""
-    out = run_ok(target, "ss -Hlun", what="ss -Hlun")
-    ports = set()
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and fields[3].rsplit(":", 1)[-1].isdigit():
-            ports.add(int(fields[3].rsplit(":", 1)[-1]))
-    return ports
+    """UDP ports something listens on from outside (``ss -Hlun``, loopback-only left out)."""
+    return parsers.parse_ss_listeners(run_ok(target, "ss -Hlun", what="ss -Hlun"))

@@ -32,8 +32,11 @@ def run_ok(target: Target, command: str, *args: str, what: str | None = None) ->
         pytest.fail(f"not run: {exc}", pytrace=False)
     if result.rc != 0:
         err = (result.stderr or result.stdout).strip().splitlines()
+        hint = ("" if target.privileged else
+                f" (the checks ran as {target.spec.user} without sudo: they need root, "
+                "set ansible_become: true)")
         pytest.fail(f"{what or result.command} failed (rc={result.rc}): "
-                    f"{err[-1] if err else 'no output'}", pytrace=False)
+                    f"{err[-1] if err else 'no output'}{hint}", pytrace=False)
     return result.stdout
 
 

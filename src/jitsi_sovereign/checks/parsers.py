@@ -89,6 +89,30 @@ def parse_systemctl_show(text: str) -> dict[str, dict[str, str]]:
     return units
 
 
+def parse_ss_listeners(text: str) -> set[int]:
+    """Ports of ``ss -Hlun``/``-Hltn`` sockets reachable from outside (not loopback-only).
+
+    Local addresses look like ``0.0.0.0:68``, ``[::]:123``, ``127.0.0.53%lo:53``,
+    ``*:5353``.
+    """
+    ports: set[int] = set()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        address, _, port = fields[3].rpartition(":")
+        if not port.isdigit():
+            continue
+        address = address.strip("[]").split("%", 1)[0]
+        try:
+            if ipaddress.ip_address(address).is_loopback:
+                continue
+        except ValueError:  # "*": every address
+            pass
+        ports.add(int(port))
+    return ports
+
+
 # ------------------------------------------------------------------ apt / journald
 
 
@@ -453,3 +477,32 @@ def compress_ports(ports: set[int]) -> str:
         else:
             runs.append([p, p])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs) if runs else "none"
+
+
+# ------------------------------------------------------------------ journald matches
+
+
+def journal_match_covers(match: str, fields: dict[str, str]) -> bool:
+    """Whether a journal entry with ``fields`` passes a journalctl-style match.
+
+    journald semantics (journalctl(1)): ``+`` separates alternatives (OR); inside one
+    alternative, terms of the same field are alternatives and terms of different fields
+    must all hold (AND). An empty match lets everything through.
+    """
+    groups: list[list[str]] = [[]]
+    for word in match.split():
+        if word == "+":
+            groups.append([])
+        else:
+            groups[-1].append(word)
+    groups = [g for g in groups if g]
+    if not groups:
+        return True
+    for group in groups:
+        wanted: dict[str, set[str]] = {}
+        for term in group:
+            key, _, value = term.partition("=")
+            wanted.setdefault(key, set()).add(value)
+        if all(fields.get(key) in values for key, values in wanted.items()):
+            return True
+    return False

@@ -163,6 +163,11 @@ class Target:
         return self._host
 
     @property
+    def privileged(self) -> bool:
+        """Commands run as root (user root, or sudo because the inventory says become)."""
+        return self.spec.user == "root" or self._backend.sudo
+
+    @property
     def connection_error(self) -> str | None:
         return self._error
 

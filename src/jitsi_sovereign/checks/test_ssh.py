@@ -56,6 +56,10 @@ ALLOWED = {
 }
 STATE_KEYS = {"Ciphers": "ciphers", "KexAlgorithms": "kex_algorithms", "MACs": "macs"}
 
+# Options some sshd -T do not print (Debian 12's OpenSSH 9.2 omits DebianBanner), with
+# the outside check that proves the behaviour instead.
+PROVEN_OUTSIDE = {"DebianBanner": "outside.ssh_banner"}
+
 
 @pytest.fixture(scope="module")
 def ssh_state(os_state):
@@ -68,6 +72,9 @@ def test_option(keyword, ssh_state, sshd):
     """sshd option has its baseline value (effective config, sshd -T)."""
     expected = BASELINE[keyword]
     actual = sshd.value(keyword)
+    if actual is None and keyword in PROVEN_OUTSIDE:
+        pytest.skip(f"this sshd -T does not report {keyword}: its effect is checked from "
+                    f"outside ({PROVEN_OUTSIDE[keyword]})")
     assert actual is not None, f"sshd -T does not report {keyword}"
     assert actual.lower() == expected.lower(), f"{keyword} is {actual}, baseline wants {expected}"
 
