@@ -89,6 +89,13 @@ def _weak_moduli(path="/etc/ssh/moduli"):
     return count
 
 
+def _returncode(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, check=False).returncode
+    except OSError:  # command not installed (yet)
+        return 127
+
+
 def main():
     req = json.loads(sys.argv[1])
     out = {
@@ -97,8 +104,7 @@ def main():
         "units": _units(req.get("units", [])),
         "packages": _missing_packages(req.get("packages", [])),
         "sysctl": _sysctl(req.get("sysctl", [])),
-        "commands": {name: subprocess.run(argv, capture_output=True, check=False).returncode
-                     for name, argv in req.get("commands", {}).items()},
+        "commands": {name: _returncode(argv) for name, argv in req.get("commands", {}).items()},
         "moduli": _weak_moduli() if req.get("moduli") else 0,
     }
     print(json.dumps(out))
