@@ -196,6 +196,20 @@ def test_nft_jump_and_vmap_are_followed():
     assert parsers.open_ports(rules) == {"tcp": {22}, "udp": set()}
 
 
+def test_promised_ports_public_only():
+    from jitsi_sovereign.checks.helpers import promised_ports
+
+    state = {"open": [
+        {"proto": "tcp", "port": 22, "sources": ["198.51.100.0/24"]},
+        {"proto": "tcp", "port": 443, "sources": ["0.0.0.0/0", "::/0"]},
+        {"proto": "tcp", "port": 8443, "sources": ["192.0.2.0/24"]},
+        {"proto": "udp", "port": "20000-20002", "sources": ["0.0.0.0/0", "::/0"]},
+    ]}
+    assert promised_ports(state, "tcp") == {22, 443, 8443}
+    assert promised_ports(state, "tcp", public_only=True) == {443}
+    assert promised_ports(state, "udp") == {20000, 20001, 20002}
+
+
 def test_compress_ports():
     assert parsers.compress_ports({22, 80, 10000, 10001, 10002, 5}) == "5, 22, 80, 10000-10002"
     assert parsers.compress_ports(set()) == "none"

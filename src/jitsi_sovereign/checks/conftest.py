@@ -2,10 +2,11 @@
 
 ``jitsi-sovereign verify`` runs one pytest session per host and hands it a
 ``Target`` (in ``config.stash[TARGET_KEY]``, set by its result collector). For
-debugging, the checks also run under plain pytest:
+debugging, the checks also run under plain pytest (give the directory, not --pyargs:
+this conftest must be loaded before the options are parsed):
 
-    pytest --pyargs jitsi_sovereign.checks -p no:cacheprovider \
-        --jsov-inventory inventory.yml --jsov-host lab1 -k ssh
+    pytest "$(python -c 'import jitsi_sovereign.checks as c; print(c.__path__[0])')" \
+        -p no:cacheprovider --jsov-inventory inventory.yml --jsov-host lab1 -k ssh
 
 Every read is done once per host (session-scoped fixtures over cached commands):
 one ``sshd -T``, one ``nft -j list ruleset``, one ``sysctl`` call for all keys...

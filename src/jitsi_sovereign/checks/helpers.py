@@ -116,18 +116,26 @@ def outside_ports(config: pytest.Config) -> dict:
             ssh_port = int(state.get("ssh_port", t.port))
             for proto in ("tcp", "udp"):
                 promised = promised_ports(state, proto)
-                cached[f"{proto}_open"] = sorted(p for p in promised if p != ssh_port)[:64]
+                # Only openings for everyone must answer here: one limited to source
+                # networks may rightly drop the controller.
+                public = promised_ports(state, proto, public_only=True)
+                cached[f"{proto}_open"] = sorted(p for p in public if p != ssh_port)[:64]
                 cached[f"{proto}_filtered"] = [p for p in cached[f"{proto}_filtered"]
                                                if p not in promised]
         t.extra["outside_ports"] = cached
     return cached
 
 
-def promised_ports(fw_state: dict, proto: str) -> set[int]:
-    """Every port of firewall.json's ``open`` list for a protocol (ranges expanded)."""
+def promised_ports(fw_state: dict, proto: str, public_only: bool = False) -> set[int]:
+    """Ports of firewall.json's ``open`` list for a protocol (ranges expanded).
+
+    ``public_only``: only openings to every address (a source network of length 0).
+    """
     ports: set[int] = set()
     for entry in fw_state.get("open") or []:
         if entry.get("proto") != proto:
+            continue
+        if public_only and not any(str(s).endswith("/0") for s in entry.get("sources") or []):
             continue
         low, _, high = str(entry.get("port")).partition("-")
         ports.update(range(int(low), int(high or low) + 1))
