@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
 import time
 from collections import defaultdict
@@ -84,14 +83,14 @@ class Progress:
         elif kind == "runner_on_unreachable":
             self.counts[host]["unreachable"] += 1
             self.failures.append(Failure(host, task, _message(res), unreachable=True))
-            return f"UNREACHABLE: [{host}] {task}: {_message(res)}"
+            return f"UNREACHABLE: [{host}] {task} (details at the end)"
         elif kind == "runner_on_failed":
             if data.get("ignore_errors"):
                 self.counts[host]["ok"] += 1
                 return None
             self.counts[host]["failed"] += 1
             self.failures.append(Failure(host, task, _message(res)))
-            return f"FAILED: [{host}] {task}: {_message(res)}"
+            return f"FAILED: [{host}] {task} (details at the end)"
         return None
 
     def status_line(self) -> Text:
@@ -129,11 +128,6 @@ class RunResult:
     log_dir: Path
     failures: list[Failure]
     seconds: float
-
-
-def _ansible_playbook() -> str:
-    here = Path(sys.executable).parent / "ansible-playbook"
-    return str(here) if here.exists() else (shutil.which("ansible-playbook") or "ansible-playbook")
 
 
 def reproduce_command(inv: Inventory, playbook: Path, *, check: bool, diff: bool,
@@ -190,6 +184,8 @@ def run_playbook(inv: Inventory, *, check: bool = False, diff: bool = False,
             live.update(progress.status_line())
         return True  # keep the event in the artifacts too
 
+    # ansible-runner finds ansible-playbook on this PATH (setting its `binary` would switch
+    # it to raw mode, which drops the playbook argument): this environment's one first.
     bin_dir = str(Path(sys.executable).parent)
     env = {
         "ANSIBLE_CONFIG": str(paths.ansible_dir() / "ansible.cfg"),
@@ -210,7 +206,6 @@ def run_playbook(inv: Inventory, *, check: bool = False, diff: bool = False,
             extravars=extra_vars or None,
             cmdline=" ".join(cmdline) or None,
             envvars=env,
-            binary=_ansible_playbook(),
             event_handler=on_event,
             quiet=True,
             suppress_env_files=True,

@@ -32,7 +32,7 @@ def test_failure_keeps_task_host_and_message():
     p.handle(ev("playbook_on_task_start", task="load rules"))
     line = p.handle(ev("runner_on_failed", host="meet", task="load rules",
                        res={"msg": "nft: syntax error"}))
-    assert line == "FAILED: [meet] load rules: nft: syntax error"
+    assert line == "FAILED: [meet] load rules (details at the end)"
     assert p.counts["meet"]["failed"] == 1
     (f,) = p.failures
     assert (f.host, f.task, f.message, f.unreachable) == ("meet", "load rules",
@@ -70,3 +70,38 @@ def test_reproduce_command_never_echoes_extra_var_values(tmp_path):
     assert "ansible-playbook -i" in cmd and "--check" in cmd and "--limit meet1" in cmd
     assert "ANSIBLE_CONFIG=" in cmd
     assert cmd.endswith("-e ...  # with jwt_secret")
+
+
+def test_run_playbook_runs_ansible_for_real(tmp_path, monkeypatch):
+    """A real ansible-playbook run on localhost through ansible-runner: events, counts, log."""
+    import io
+
+    from rich.console import Console
+
+    from jitsi_sovereign import paths, runner
+
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "roles").mkdir()
+    (tmp_path / "ansible.cfg").write_text("[defaults]\ninterpreter_python = auto_silent\n")
+    (tmp_path / "playbooks" / "t.yml").write_text(
+        "- name: Local\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Something that changes\n      ansible.builtin.command: 'true'\n"
+        "    - name: Something that fails\n      ansible.builtin.fail:\n"
+        "        msg: 'boom {{ marker }}'\n")
+    inv_file = tmp_path / "hosts.yml"
+    inv_file.write_text("all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+                        f"      ansible_python_interpreter: {__import__('sys').executable}\n")
+    monkeypatch.setattr(paths, "ansible_dir", lambda: tmp_path)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    out = io.StringIO()
+    result = runner.run_playbook(Inventory(path=inv_file, hosts=[]), playbook="t.yml",
+                                 extra_vars={"marker": "m1"}, console=Console(file=out))
+    assert not result.ok and result.rc != 0
+    assert result.stats["here"]["changed"] == 1 and result.stats["here"]["failed"] == 1
+    (failure,) = result.failures
+    assert (failure.host, failure.task, failure.message) == ("here", "Something that fails",
+                                                             "boom m1")
+    assert (result.log_dir / "stdout").is_file()
+    text = out.getvalue()
+    assert "Something that fails" in text and "Reproduce with:" in text
+    assert "m1" not in text.split("Reproduce with:")[1]  # extra var values are never echoed

@@ -7,6 +7,8 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
   packages: [names not installed]                    (dpkg-query, one call)
   sysctl:   {missing: [keys], differ: ["key=value"]} (read from /proc/sys)
   commands: {name: exit code}                        (e.g. "nft list table ...")
+  digests:  {name: sha1 of the command's output | null when it fails}
+  texts:    {path: stripped content | null}          (small files, e.g. a stored digest)
   moduli:   number of /etc/ssh/moduli entries shorter than 2048 bits
 Shipped identically in roles/os_hardening and roles/firewall (roles stay independent).
 """
@@ -14,6 +16,7 @@ Shipped identically in roles/os_hardening and roles/firewall (roles stay indepen
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -61,6 +64,9 @@ def _missing_packages(names):
     return [name for name in names if name not in installed]
 
 
+_FORWARDING_RE = re.compile(r"^net\.ipv4\.ip_forward$|^net\.ipv[46]\.conf\.all\.forwarding$")
+
+
 def _sysctl(pairs):
     missing, differ = [], []
     for pair in pairs:
@@ -73,6 +79,11 @@ def _sysctl(pairs):
             continue
         if have != " ".join(want.split()):
             differ.append(pair)
+    if any(_FORWARDING_RE.search(pair.partition("=")[0]) for pair in differ):
+        # Writing a forwarding switch resets the per-interface keys (accept_redirects...):
+        # apply it first, then every other key again.
+        first = [p for p in pairs if _FORWARDING_RE.search(p.partition("=")[0])]
+        differ = first + [p for p in pairs if p not in first and p.partition("=")[0] not in missing]
     return {"missing": missing, "differ": differ}
 
 
@@ -96,6 +107,24 @@ def _returncode(argv):
         return 127
 
 
+def _digest(argv):
+    """sha1 of a command's output, or None when it fails (e.g. a table not loaded)."""
+    try:
+        res = subprocess.run(argv, capture_output=True, check=False)
+    except OSError:
+        return None
+    text = res.stdout.decode("utf-8", "replace").rstrip("\n")  # as Ansible strips stdout
+    return hashlib.sha1(text.encode()).hexdigest() if res.returncode == 0 else None
+
+
+def _text(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
 def main():
     req = json.loads(sys.argv[1])
     out = {
@@ -105,9 +134,12 @@ def main():
         "packages": _missing_packages(req.get("packages", [])),
         "sysctl": _sysctl(req.get("sysctl", [])),
         "commands": {name: _returncode(argv) for name, argv in req.get("commands", {}).items()},
+        "digests": {name: _digest(argv) for name, argv in req.get("digests", {}).items()},
+        "texts": {path: _text(path) for path in req.get("texts", [])},
         "moduli": _weak_moduli() if req.get("moduli") else 0,
     }
     print(json.dumps(out))
 
 
-main()
+if __name__ == "__main__":
+    main()

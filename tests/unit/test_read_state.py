@@ -1,0 +1,50 @@
+"""The roles' one-command state reader (roles/*/files/read_state.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+COPIES = sorted(ROLES.glob("*/files/read_state.py"))
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"read_state_{path.parts[-3]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def proc(key: str) -> str:
+    return " ".join(Path("/proc/sys", key.replace(".", "/")).read_text().split())
+
+
+def test_every_role_ships_the_same_reader():
+    # Each role carries its own copy so it stands alone; they must not drift apart.
+    assert len(COPIES) >= 2
+    texts = {p.read_text() for p in COPIES}
+    assert len(texts) == 1, f"copies differ: {[str(p) for p in COPIES]}"
+
+
+def test_sysctl_equal_values_differ_nowhere():
+    rs = load(COPIES[0])
+    keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.accept_redirects"]
+    pairs = [f"{k}={proc(k)}" for k in keys]
+    assert rs._sysctl(pairs) == {"missing": [], "differ": []}
+
+
+def test_sysctl_missing_key_reported():
+    rs = load(COPIES[0])
+    assert rs._sysctl(["net.ipv4.no_such_key=1"]) == {"missing": ["net.ipv4.no_such_key"],
+                                                     "differ": []}
+
+
+def test_forwarding_change_reapplies_everything_after_it():
+    rs = load(COPIES[0])
+    other = "net.ipv4.conf.all.accept_redirects"
+    flipped = "0" if proc("net.ipv4.ip_forward") == "1" else "1"
+    pairs = sorted([f"{other}={proc(other)}", f"net.ipv4.ip_forward={flipped}"])
+    result = rs._sysctl(pairs)
+    # ip_forward first: writing it resets per-interface keys, which are then set again.
+    assert result["differ"] == [f"net.ipv4.ip_forward={flipped}", f"{other}={proc(other)}"]
