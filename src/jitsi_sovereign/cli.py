@@ -129,6 +129,10 @@ def lab_status() -> None:
     proxy = lab.proxy_status()
     console.print(f"apt proxy {proxy['address']}: {proxy['state']}"
                   + (f" (pid {proxy['pid']})" if proxy["pid"] else ""))
+    ca = lab.acme_status()
+    pids = ", ".join(f"{label} {ca[key]}" for key, label in (("pid", "pebble"), ("dns_pid", "dns"))
+                     if ca[key])
+    console.print(f"ACME server {ca['address']}: {ca['state']}" + (f" ({pids})" if pids else ""))
 
 
 @lab_app.command("ssh", context_settings={"allow_extra_args": True})

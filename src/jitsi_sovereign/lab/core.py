@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
+from jitsi_sovereign.lab import acme, files, image, net, proxy
 from jitsi_sovereign.lab import config as cfg_mod
-from jitsi_sovereign.lab import files, image, net, proxy
 from jitsi_sovereign.lab.host import (
     HostDir,
     HostMeta,
@@ -42,7 +42,12 @@ TOOLS = {
     "nft": "apt-get install nftables",
     "openssl": "apt-get install openssl",
     "mount": "apt-get install mount",
+    "pebble": "apt-get install pebble",
+    "pebble-challtestsrv": "apt-get install pebble",
 }
+# The lab inventory names the lab's ACME server (jitsi_sovereign_domain per host, tls_*
+# for the group) only once the TLS and nginx roles use it.
+ACME_IN_INVENTORY = False
 
 
 @dataclass
@@ -99,6 +104,10 @@ class Lab:
                          "pid": host.nspawn_pid(), "supervisor": host.supervisor_pid()})
         return rows
 
+    def acme_status(self) -> dict:
+        """The lab's ACME server (pebble + its mock DNS): directory URL, state, pids."""
+        return acme.status(self.config)
+
     def proxy_status(self) -> dict:
         """The lab's apt proxy: address, state, pid."""
         pid = proxy.running_pid(self.config)
@@ -150,12 +159,14 @@ class Lab:
             self._ensure_lab_key()
             net.ensure_bridge(self.config)
             proxy.start(self.config)
+            acme.start(self.config)
             metas = self._plan(names, debian, img)
             for meta in metas:
                 if not self._host(meta.name).supervisor_pid():
                     self._boot(self._host(meta.name), meta, img)
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
                             SSH_TIMEOUT, self._can_log_in)
+            acme.register(self._running())
             self._write_inventory()
             if late:
                 host = self._host(late[0])
@@ -222,18 +233,24 @@ class Lab:
              "-f", str(self.identity_file)])
         os.chmod(self.identity_file, 0o600)
 
-    def _write_inventory(self) -> None:
+    def _running(self) -> dict[str, str]:
+        """Running hosts: name -> address."""
         running = {}
         for host in self._host_dirs():
             meta = host.meta()
             if meta and host.state() == "running":
                 running[meta.name] = meta.address
+        return running
+
+    def _write_inventory(self) -> None:
+        with_acme = ACME_IN_INVENTORY and acme.pebble_pid(self.config) is not None
         write_file(self.inventory_path,
-                   files.inventory_text(running, self.identity_file, self.known_hosts))
+                   files.inventory_text(self._running(), self.identity_file, self.known_hosts,
+                                        acme=acme.info(self.config) if with_acme else None))
 
     # ------------------------------------------------------------------ down
     def down(self, names: list[str] | None = None) -> list[str]:
-        """Stop hosts (None: all); with none left, stop the apt proxy, remove the bridge."""
+        """Stop hosts (None: all); with none left, stop the helpers, remove the bridge."""
         check_root()
         if not self.dir.is_dir():
             return []
@@ -252,7 +269,9 @@ class Lab:
                 stopped.append(host.name)
             if names is None:
                 self._kill_orphans()
+            acme.unregister(self.config, stopped)
             if not self._host_dirs():
+                acme.stop(self.config)
                 proxy.stop(self.config)
                 net.delete_bridge(self.config)
             self._write_inventory()

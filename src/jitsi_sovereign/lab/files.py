@@ -78,8 +78,36 @@ def ssh_argv(address: str, identity: Path, known_hosts: Path, user: str = LAB_US
     return ["ssh", "-i", str(identity), *ssh_options(known_hosts), f"{user}@{address}"]
 
 
-def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path) -> str:
-    """YAML inventory: group ``meet`` with the running hosts (name -> address)."""
+# Inventory variables the lab sets for its ACME server, with the reason written above each.
+TRUST_STORE_VAR = "jitsi_sovereign_tls_trust_store"
+RENEW_VAR = "tls_acme_renew_before_days"
+LAB_RENEW_BEFORE_DAYS = 30
+_COMMENTS = {
+    ROLE_VAR: ("The lab masks the apt-daily timers in its image, so they never take",
+               "the dpkg lock mid-test: the role must not re-enable them."),
+    "tls_mode": ("Certificates come from the lab's own ACME server (pebble on the bridge),",
+                 "validated over HTTP-01 on each host's port 80, as Let's Encrypt would."),
+    "tls_acme_directory_url": ("pebble's ACME directory (lab bridge address; lab hosts reach it,",
+                               "nothing beyond the bridge does)."),
+    "tls_acme_ca_bundle": ("pebble's own TLS certificate is signed by the lab's CA: certbot must",
+                           "trust this bundle to talk to the ACME API."),
+    RENEW_VAR: ("pebble issues 90-day certificates here, like Let's Encrypt: a re-run",
+                "requests a new one only when fewer days than this are left."),
+    "tls_acme_preflight_dns": ("The <host>.lab.test names exist only in pebble's mock DNS",
+                               "(loopback of the lab machine): a lab host cannot resolve them."),
+    TRUST_STORE_VAR: ("The issuing root of this pebble run (new at every pebble start): the",
+                      "outside TLS checks verify the chain against it, not the system store."),
+}
+
+
+def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
+                   acme=None) -> str:
+    """YAML inventory: group ``meet`` with the running hosts (name -> address).
+
+    With ``acme`` (a ``lab.acme.AcmeInfo``) each host gets ``jitsi_sovereign_domain``
+    ``<name>.<suffix>`` (so the TLS and nginx roles run) and the group the variables
+    that make the TLS role use the lab's ACME server.
+    """
     group_vars = {
         "ansible_user": LAB_USER,
         "ansible_port": 22,
@@ -88,13 +116,26 @@ def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path) -> 
         "ansible_ssh_common_args": " ".join(ssh_options(known_hosts)),
         ROLE_VAR: False,
     }
-    body = {"all": {"children": {INVENTORY_GROUP: {
-        "hosts": {name: {"ansible_host": addr} for name, addr in sorted(hosts.items())},
-        "vars": group_vars,
-    }}}}
+    host_vars: dict[str, dict] = {name: {"ansible_host": addr}
+                                  for name, addr in sorted(hosts.items())}
+    if acme is not None:
+        for name in host_vars:
+            host_vars[name]["jitsi_sovereign_domain"] = f"{name}.{acme.domain_suffix}"
+        group_vars.update({
+            "tls_mode": "acme",
+            "tls_acme_directory_url": acme.directory_url,
+            "tls_acme_ca_bundle": str(acme.ca_bundle),
+            RENEW_VAR: LAB_RENEW_BEFORE_DAYS,
+            "tls_acme_preflight_dns": False,
+            TRUST_STORE_VAR: str(acme.root),
+        })
+    body = {"all": {"children": {INVENTORY_GROUP: {"hosts": host_vars, "vars": group_vars}}}}
     text = yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=1000)
-    line = f"        {ROLE_VAR}: false\n"
-    why = ("        # The lab masks the apt-daily timers in its image, so they never take\n"
-           "        # the dpkg lock mid-test: the role must not re-enable them.\n")
+    out = []
+    for line in text.splitlines():
+        key = line.strip().split(":", 1)[0]
+        if line.startswith("        ") and not line.startswith("         ") and key in _COMMENTS:
+            out.extend(f"        # {c}" for c in _COMMENTS[key])
+        out.append(line)
     return ("# Lab hosts of jitsi-sovereign: rewritten by `jitsi-sovereign lab up` and "
-            "`lab down`.\n" + text.replace(line, why + line))
+            "`lab down`.\n" + "\n".join(out) + "\n")
