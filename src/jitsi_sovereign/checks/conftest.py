@@ -21,14 +21,17 @@ import json
 
 import pytest
 
-from jitsi_sovereign.checks import parsers, probes
+from jitsi_sovereign.checks import parsers, probes, tlsparse, tlsscan
 from jitsi_sovereign.checks.helpers import (
     TARGET_KEY,
+    TLS_SCAN_TIMEOUT,
     outside_ports,
     require_state,
+    require_web_state,
     run_ok,
     session_target,
     start_port_probes,
+    start_tls_scan,
 )
 from jitsi_sovereign.checks.target import ConnectionFailed, Target
 
@@ -60,7 +63,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(session, config, items) -> None:
     """Outside checks last: their failed login attempts must not disturb the inside ones."""
-    items.sort(key=lambda item: item.module.__name__.endswith("test_outside"))
+    items.sort(key=lambda item: _is_outside(item))
+
+
+def _is_outside(item) -> bool:
+    """test_outside (SSH, ports) and test_outside_tls (HTTPS) run from the controller."""
+    return item.module.__name__.rsplit(".", 1)[-1].startswith("test_outside")
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +103,46 @@ def fw_state(target: Target) -> dict:
 
 
 @pytest.fixture(scope="session")
+def tls_state(target: Target) -> dict:
+    return require_web_state(target, "tls")
+
+
+@pytest.fixture(scope="session")
+def nginx_state(target: Target) -> dict:
+    return require_web_state(target, "nginx")
+
+
+@pytest.fixture(scope="session")
+def tls_cert(target: Target, tls_state: dict) -> tlsparse.CertInfo:
+    """The leaf of the certificate file that tls.json names (public: read as is)."""
+    path = tls_state.get("cert_path") or tlsparse.CERT_PATH
+    out = run_ok(target, "cat %s", path, what=f"reading {path}")
+    try:
+        return tlsparse.cert_info(out)
+    except ValueError as exc:
+        pytest.fail(f"{path}: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def nginx_conf(target: Target, nginx_state: dict) -> tlsparse.NginxConf:
+    """The effective nginx configuration (``nginx -T``: it also tests the syntax)."""
+    out = run_ok(target, "nginx -T", what="nginx -T")
+    try:
+        return tlsparse.parse_nginx_t(out)
+    except ValueError as exc:
+        pytest.fail(f"cannot parse `nginx -T`: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def nginx_version(target: Target, nginx_state: dict) -> tuple[int, ...]:
+    out = run_ok(target, "nginx -v 2>&1", what="nginx -v")
+    try:
+        return tlsparse.version_tuple(out)
+    except ValueError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
 def container(target: Target) -> str | None:
     """The container technology (``systemd-nspawn``, ``lxc``...) or None on a VM/metal."""
     try:
@@ -124,8 +172,11 @@ def nft(target: Target) -> parsers.NftRuleset:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     t = session_target(session.config)
-    if t is not None and any(i.module.__name__.endswith("test_outside") for i in session.items):
+    names = {i.module.__name__.rsplit(".", 1)[-1] for i in session.items}
+    if t is not None and "test_outside" in names:
         start_port_probes(t, outside_ports(session.config))
+    if t is not None and "test_outside_tls" in names:
+        start_tls_scan(t)
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +192,22 @@ def port_probes(target: Target, request) -> dict[tuple[str, int], probes.PortPro
     if "result" not in box:
         pytest.fail("port probes did not finish within 60 s", pytrace=False)
     return box["result"]
+
+
+@pytest.fixture(scope="session")
+def tls_scan(target: Target, tls_state: dict) -> tlsscan.TlsScan:
+    """The outside scan of the HTTPS front (started in the background at collection)."""
+    start_tls_scan(target)
+    thread, box = target.extra["tls_scan"]
+    thread.join(timeout=TLS_SCAN_TIMEOUT)
+    if "error" in box:
+        pytest.fail(f"TLS scan failed: {box['error']}", pytrace=False)
+    if "result" not in box:
+        pytest.fail(f"TLS scan did not finish within {TLS_SCAN_TIMEOUT:g} s", pytrace=False)
+    scan = box["result"]
+    if scan.error:
+        pytest.fail(f"not run: {scan.error}", pytrace=False)
+    return scan
 
 
 @pytest.fixture(scope="session")

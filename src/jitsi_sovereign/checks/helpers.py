@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
-from jitsi_sovereign.checks import parsers, probes
+from jitsi_sovereign.checks import parsers, probes, tlsscan
 from jitsi_sovereign.checks.target import ConnectionFailed, Target
 
 # Ports that a Jitsi server must never expose (XMPP c2s/s2s/BOSH/component, JVB and
@@ -14,6 +15,10 @@ from jitsi_sovereign.checks.target import ConnectionFailed, Target
 TCP_MUST_BE_FILTERED = [25, 111, 3306, 5222, 5269, 5280, 5347, 8080, 8888, 9090]
 UDP_MUST_BE_FILTERED = [53, 111, 123, 161, 5353]
 PROBE_TIMEOUT = 1.5
+# Inventory variable: a PEM file on the controller holding the CA root(s) the outside TLS
+# checks trust for this host instead of the public stores (the lab sets pebble's root).
+TRUST_STORE_VAR = "jitsi_sovereign_tls_trust_store"
+TLS_SCAN_TIMEOUT = 60.0
 
 # Where `jitsi-sovereign verify` (or a plain pytest run, see conftest) puts the Target
 # of the session: one pytest session verifies one host.
@@ -51,6 +56,25 @@ def require_state(target: Target, role: str) -> dict:
         pytest.fail(f"role {role} has not run on this host "
                     f"(/etc/jitsi-sovereign/state/{role}.json is missing)", pytrace=False)
     return state
+
+
+NO_DOMAIN = "no jitsi_sovereign_domain: TLS and nginx are not deployed on this host"
+
+
+def require_web_state(target: Target, role: str) -> dict:
+    """tls.json / nginx.json: skipped when the inventory gives the host no domain (site.yml
+    then runs neither role), a failure when it does and the file is missing."""
+    if not (target.spec.vars or {}).get("jitsi_sovereign_domain"):
+        pytest.skip(NO_DOMAIN)
+    return require_state(target, role)
+
+
+def domain_of(target: Target) -> str:
+    """The meeting FQDN of the host (skip when the inventory gives none)."""
+    value = (target.spec.vars or {}).get("jitsi_sovereign_domain")
+    if not value:
+        pytest.skip(NO_DOMAIN)
+    return str(value)
 
 
 def require_area(os_state: dict, area: str) -> dict:
@@ -161,3 +185,29 @@ def start_port_probes(t: Target, ports: dict) -> None:
     t.extra["port_probes"] = (thread, box)
 
 
+
+
+def start_tls_scan(t: Target) -> None:
+    """Scan the host's HTTPS front (sslyze + HTTP GETs) in a background thread."""
+    domain = (t.spec.vars or {}).get("jitsi_sovereign_domain")
+    if "tls_scan" in t.extra or not domain:
+        return
+    port = 443
+    try:
+        state = t.read_state("nginx")
+        port = int((state or {}).get("https_port") or 443)
+    except Exception:  # at collection time: the checks report a missing state file
+        pass
+    store = (t.spec.vars or {}).get(TRUST_STORE_VAR)
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["result"] = tlsscan.scan(t.address, str(domain), port,
+                                         trust_store=Path(store) if store else None)
+        except Exception as exc:  # reported by each check that needs the scan
+            box["error"] = f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=work, name=f"tls-scan-{t.name}", daemon=True)
+    thread.start()
+    t.extra["tls_scan"] = (thread, box)
