@@ -87,7 +87,10 @@ def test_deploy_hook(target, tls_state):
     out = run_ok(target,
                  "for f in %s/*; do [ -f \"$f\" ] || continue; "
                  "printf '%%s|' \"$f\"; stat -c '%%a|%%U|' \"$f\"; "
-                 "grep -c nginx \"$f\" || true; done", RENEWAL_HOOK_DIR,
+                 # the hook, and the scripts it names (it may exec a reload script)
+                 "{ cat \"$f\"; for p in $(grep -o '/[A-Za-z0-9_./-]*' \"$f\"); do "
+                 "[ -f \"$p\" ] && [ -x \"$p\" ] && cat \"$p\"; done; } "
+                 "| grep -c nginx || true; done", RENEWAL_HOOK_DIR,
                  what=f"listing {RENEWAL_HOOK_DIR}")
     hooks = []
     for line in out.splitlines():
@@ -100,4 +103,5 @@ def test_deploy_hook(target, tls_state):
            if o != "root" or not m & 0o100 or m & 0o022]
     assert not bad, "deploy hook not root-owned and executable only by root: " + "; ".join(bad)
     assert any(n for *_, n in hooks), (
-        f"no deploy hook in {RENEWAL_HOOK_DIR} mentions nginx: {[h[0] for h in hooks]}")
+        f"no deploy hook in {RENEWAL_HOOK_DIR} (or script it runs) mentions nginx: "
+        f"{[h[0] for h in hooks]}")
