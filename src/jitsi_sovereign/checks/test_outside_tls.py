@@ -72,7 +72,9 @@ def test_chain(target, tls_scan, tls_state):
         "Mozilla's public trust store"
     assert name in tls_scan.trust, f"sslyze did not validate against {what}"
     error = tls_scan.trust[name]
-    assert error is None, f"the chain does not verify against {what}: {error}"
+    hint = "" if store else (f" (a private or staging CA: set {TRUST_STORE_VAR} to a PEM "
+                             "file of its root on the controller)")
+    assert error is None, f"the chain does not verify against {what}: {error}{hint}"
 
 
 def test_served_is_current(tls_scan, tls_cert):
