@@ -86,7 +86,7 @@ def test_deploy_hook(target, tls_state):
     _acme_only(tls_state)
     out = run_ok(target,
                  "for f in %s/*; do [ -f \"$f\" ] || continue; "
-                 "printf '%%s|' \"$f\"; stat -c '%%a|%%U|' \"$f\"; "
+                 "printf '%%s|' \"$f\"; stat --printf '%%a|%%U|' \"$f\"; "
                  # the hook, and the scripts it names (it may exec a reload script)
                  "{ cat \"$f\"; for p in $(grep -o '/[A-Za-z0-9_./-]*' \"$f\"); do "
                  "[ -f \"$p\" ] && [ -x \"$p\" ] && cat \"$p\"; done; } "
