@@ -10,9 +10,15 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
   digests:  {name: sha1 of the command's output | null when it fails}
   texts:    {path: stripped content | null}          (small files, e.g. a stored digest)
   moduli:   number of /etc/ssh/moduli entries shorter than 2048 bits
-Shipped identically in roles/os_hardening and roles/firewall (roles stay independent).
+  links:    {path: symlink target | null}             (null: not a symlink, or missing)
+  versions: {package: installed version | null}       (dpkg-query, one call)
+  certs:    {path: {subject, issuer, serial, not_after, days_left, sans, sha256, pubkey_sha1} | null}
+            (first certificate of a PEM file, read with the openssl command)
+  keys:     {path: pubkey_sha1 | null}                (private key -> sha1 of its public key)
+Shipped identically in every role (roles stay independent).
 """
 
+import calendar
 import hashlib
 import json
 import os
@@ -20,6 +26,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 
 
 def _file(path):
@@ -125,6 +132,78 @@ def _text(path):
         return None
 
 
+def _link(path):
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _versions(names):
+    if not names:
+        return {}
+    res = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev} ${Version}\n", *names],
+                         capture_output=True, text=True, check=False)
+    found = {}
+    for line in res.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "ii":
+            found[fields[0]] = fields[2]
+    return {name: found.get(name) for name in names}
+
+
+_PEM_PUBKEY_RE = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S)
+
+
+def _pubkey_sha1(pem):
+    match = _PEM_PUBKEY_RE.search(pem)
+    if not match:
+        return None
+    return hashlib.sha1(match.group(0).encode()).hexdigest()  # noqa: S324 - identity, not security
+
+
+def _cert(path):
+    """The first certificate of a PEM file: names, validity, serial, public key digest."""
+    if not os.path.isfile(path):
+        return None
+    argv = ["openssl", "x509", "-in", path, "-noout", "-nameopt", "RFC2253", "-subject", "-issuer",
+            "-serial", "-enddate", "-fingerprint", "-sha256", "-ext", "subjectAltName", "-pubkey"]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError:  # openssl not installed (yet)
+        return None
+    if res.returncode != 0:
+        return None
+    out = {"subject": None, "issuer": None, "serial": None, "not_after": None, "days_left": None,
+           "sans": [], "sha256": None, "pubkey_sha1": _pubkey_sha1(res.stdout)}
+    lines = res.stdout.splitlines()
+    for i, line in enumerate(lines):
+        key, _, value = line.partition("=")
+        low = key.lower()
+        if low in ("subject", "issuer", "serial"):
+            out[low] = value.strip()
+        elif low == "notafter":
+            stamp = calendar.timegm(time.strptime(value.strip(), "%b %d %H:%M:%S %Y %Z"))
+            out["not_after"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+            out["days_left"] = round((stamp - time.time()) / 86400, 2)
+        elif low.endswith("fingerprint"):
+            out["sha256"] = value.strip().replace(":", "").lower()
+        elif line.strip().startswith("X509v3 Subject Alternative Name") and i + 1 < len(lines):
+            out["sans"] = [name.strip()[4:] for name in lines[i + 1].split(",") if name.strip().startswith("DNS:")]
+    return out
+
+
+def _key(path):
+    """sha1 of the public key of a private key file (compare with a certificate's pubkey_sha1)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        res = subprocess.run(["openssl", "pkey", "-in", path, "-pubout"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return _pubkey_sha1(res.stdout) if res.returncode == 0 else None
+
+
 def main():
     req = json.loads(sys.argv[1])
     out = {
@@ -137,6 +216,10 @@ def main():
         "digests": {name: _digest(argv) for name, argv in req.get("digests", {}).items()},
         "texts": {path: _text(path) for path in req.get("texts", [])},
         "moduli": _weak_moduli() if req.get("moduli") else 0,
+        "links": {path: _link(path) for path in req.get("links", [])},
+        "versions": _versions(req.get("versions", [])),
+        "certs": {path: _cert(path) for path in req.get("certs", [])},
+        "keys": {path: _key(path) for path in req.get("keys", [])},
     }
     print(json.dumps(out))
 
