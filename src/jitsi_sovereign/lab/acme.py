@@ -336,12 +336,20 @@ def register(hosts: dict[str, str]) -> None:
         _chall_post("add-a", {"host": domain(name), "addresses": [address]})
 
 
-def unregister(config: LabConfig, names: list[str]) -> None:
-    """Forget the DNS names of stopped hosts (nothing to do when challtestsrv is gone)."""
+def unregister(config: LabConfig, names: list[str]) -> list[str]:
+    """Forget the DNS names of stopped hosts, best effort (``lab down`` goes on anyway).
+
+    Returns what could not be done (challtestsrv gone means nothing to forget).
+    """
     if not challtestsrv_pid(config):
-        return
+        return []
+    problems = []
     for name in names:
-        _chall_post("clear-a", {"host": domain(name)})
+        try:
+            _chall_post("clear-a", {"host": domain(name)})
+        except UserError as exc:
+            problems.append(exc.message)
+    return problems
 
 
 def _stop_one(config: LabConfig, name: str, pid: int | None) -> bool:

@@ -159,7 +159,11 @@ class Lab:
             self._ensure_lab_key()
             net.ensure_bridge(self.config)
             proxy.start(self.config)
-            acme.start(self.config)
+            if acme.start(self.config) and self._running():
+                self.log("the lab ACME server started again with a new issuing root: "
+                         "certificates the running hosts got earlier no longer verify "
+                         "against it; recreate those hosts, or renew their certificates "
+                         "(certbot renew --force-renewal)")
             metas = self._plan(names, debian, img)
             for meta in metas:
                 if not self._host(meta.name).supervisor_pid():
@@ -269,7 +273,8 @@ class Lab:
                 stopped.append(host.name)
             if names is None:
                 self._kill_orphans()
-            acme.unregister(self.config, stopped)
+            for problem in acme.unregister(self.config, stopped):
+                self.log(f"lab ACME DNS: {problem}")
             if not self._host_dirs():
                 acme.stop(self.config)
                 proxy.stop(self.config)
