@@ -113,6 +113,9 @@ def test_access_log(target, nginx_conf, nginx_state):
     """access logs are off or keep no client address, as promised (HTTPS and port 80)."""
     promised = nginx_state.get("access_log")
     mode = promised.get("mode") if isinstance(promised, dict) else promised
+    if mode == "full":
+        pytest.skip("nginx_access_log is full: visitors' addresses are logged, by choice "
+                    "(the default is off; anonymized keeps no full address)")
     chains = [_https(nginx_conf, nginx_state, target), _http(nginx_conf, target)]
     problems = [p for c in chains for p in tlsparse.access_log_problems(nginx_conf, c)]
     if mode == "off":
