@@ -45,9 +45,9 @@ TOOLS = {
     "pebble": "apt-get install pebble",
     "pebble-challtestsrv": "apt-get install pebble",
 }
-# The lab inventory names the lab's ACME server (jitsi_sovereign_domain per host, tls_*
-# for the group) only once the TLS and nginx roles use it.
-ACME_IN_INVENTORY = False
+# The lab inventory gives each host its domain <name>.lab.test and the group the tls
+# variables of the lab's ACME server (so site.yml deploys tls and nginx there).
+ACME_IN_INVENTORY = True
 
 
 @dataclass
