@@ -1,0 +1,103 @@
+"""The coturn role's data and the coturn checks' config parsing (no host needed)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import yaml
+
+from jitsi_sovereign.checks import coturnconf
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "coturn"
+
+
+def _vars() -> dict:
+    return yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+
+
+def test_denied_ranges_are_their_cidrs():
+    # coturn 4.6.1 takes FIRST-LAST, not CIDR: each written range must be its CIDR exactly.
+    for peer in _vars()["_coturn_denied_peers"]:
+        net = ipaddress.ip_network(peer["cidr"])
+        first, last = coturnconf.peer_range(peer["range"])
+        assert (first, last) == (net[0], net[-1]), peer
+
+
+def test_role_denies_every_baseline_range():
+    ranges = [p["range"] for p in _vars()["_coturn_denied_peers"]]
+    assert coturnconf.uncovered(coturnconf.DENIED_PEER_CIDRS, ranges) == []
+
+
+def test_role_cipher_list_is_mozilla_intermediate():
+    assert _vars()["_coturn_cipher_list"].strip().split(":") == coturnconf.MOZILLA_CIPHERS
+
+
+def test_defaults_match_argument_specs():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    assert set(defaults) == set(options)
+    for name, spec in options.items():
+        assert spec.get("default") == defaults[name], name
+        assert name.startswith("coturn_")
+
+
+def test_template_sets_every_baseline_flag_and_no_forbidden_option():
+    text = (ROLE / "templates" / "etc" / "turnserver.conf.j2").read_text()
+    lines = {line.split("=", 1)[0].strip() for line in text.splitlines()
+             if line.strip() and not line.startswith(("#", "{"))}
+    assert set(coturnconf.REQUIRED_FLAGS) <= lines
+    assert not set(coturnconf.FORBIDDEN) & lines
+
+
+SAMPLE = """
+# comment
+listening-port=3478
+fingerprint
+use-auth-secret
+static-auth-secret=abcdefghijklmnopqrstuvwxyz0123456789
+realm=meet.example.org
+cipher-list="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+denied-peer-ip=10.0.0.0-10.255.255.255
+denied-peer-ip=127.0.0.0/8
+denied-peer-ip=::1
+--no-cli
+total-quota 100
+"""
+
+
+def test_parse():
+    conf = coturnconf.parse(SAMPLE)
+    assert conf.value("listening-port") == "3478"
+    assert conf.has("fingerprint") and conf.has("no-cli")
+    assert conf.value("cipher-list") == "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+    assert conf.values("denied-peer-ip") == ["10.0.0.0-10.255.255.255", "127.0.0.0/8", "::1"]
+    assert conf.value("total-quota") == "100"
+    assert not conf.has("web-admin")
+
+
+def test_secret_never_shows():
+    secret = coturnconf.parse(SAMPLE).secret
+    assert secret == "abcdefghijklmnopqrstuvwxyz0123456789"
+    assert "abcdef" not in repr(secret) and "abcdef" not in repr([secret])
+
+
+def test_uncovered_and_in_ranges():
+    denied = coturnconf.parse(SAMPLE).values("denied-peer-ip")
+    assert coturnconf.uncovered(["10.0.0.0/8", "127.0.0.0/8", "::1/128"], denied) == []
+    assert coturnconf.uncovered(["10.0.0.0/8", "172.16.0.0/12"], denied) == ["172.16.0.0/12"]
+    # a range covering only part of a CIDR does not count
+    assert coturnconf.uncovered(["10.0.0.0/8"], ["10.0.0.0-10.0.0.255"]) == ["10.0.0.0/8"]
+    assert coturnconf.in_ranges("127.0.0.1", denied)
+    assert coturnconf.in_ranges("198.51.100.1", ["198.51.100.0-198.51.100.255"])
+    assert not coturnconf.in_ranges("8.8.8.8", denied)
+    assert not coturnconf.in_ranges("::1", ["127.0.0.0/8"])
+
+
+def test_peer_range_rejects_bad_values():
+    import pytest
+
+    for bad in ("10.0.0.9-10.0.0.1", "10.0.0.1-::1", "nope"):
+        with pytest.raises(ValueError):
+            coturnconf.peer_range(bad)
