@@ -29,6 +29,9 @@ app = typer.Typer(
 lab_app = typer.Typer(help="Local lab hosts: real Debian with systemd and sshd, in systemd-nspawn.",
                       no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+users_app = typer.Typer(help="Moderator accounts of the meeting (prosody, over SSH).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -210,6 +213,106 @@ def demo(
                   "to look around, [bold]jitsi-sovereign lab down[/] to stop it.")
     if report.failed:
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- users
+
+LimitOpt = Annotated[str | None, typer.Option("--limit", help="Only these hosts/groups.")]
+UserArg = Annotated[str, typer.Argument(help="User name (the part before @domain).")]
+PasswordStdinOpt = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from the first line of stdin (never from argv).")]
+
+
+def _user_hosts(inventory: Path, limit: str | None):
+    """(UserHost, close) for every selected host, over the strict SSH client."""
+    from jitsi_sovereign.inventory import load_and_validate
+    from jitsi_sovereign.users import UserHost, ssh_runner
+
+    inv = load_and_validate(inventory, limit=limit)
+    if not inv.hosts:
+        raise UserError("no host selected", "check --limit and the inventory")
+    out = []
+    for spec in inv.hosts:
+        run, close = ssh_runner(spec)
+        out.append((UserHost(spec.name, run), close))
+    return out
+
+
+def _read_password(from_stdin: bool) -> str:
+    from jitsi_sovereign.users import check_password
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return check_password(password)
+
+
+def _each_host(inventory: Path, limit: str | None, action) -> None:
+    for uh, close in _user_hosts(inventory, limit):
+        try:
+            action(uh)
+        finally:
+            close()
+
+
+@users_app.command("add")
+def users_add(inventory: InventoryOpt, user: UserArg, limit: LimitOpt = None,
+              password_stdin: PasswordStdinOpt = False) -> None:
+    """Add a moderator account on the main domain."""
+    from jitsi_sovereign.users import check_user
+
+    check_user(user)
+    password = _read_password(password_stdin)
+
+    def act(uh) -> None:
+        uh.add(user, password)
+        console.print(f"[green]added[/] {user}@{uh.domain} ({uh.name})")
+
+    _each_host(inventory, limit, act)
+
+
+@users_app.command("passwd")
+def users_passwd(inventory: InventoryOpt, user: UserArg, limit: LimitOpt = None,
+                 password_stdin: PasswordStdinOpt = False) -> None:
+    """Change the password of an account."""
+    from jitsi_sovereign.users import check_user
+
+    check_user(user)
+    password = _read_password(password_stdin)
+
+    def act(uh) -> None:
+        uh.passwd(user, password)
+        console.print(f"[green]password changed[/] {user}@{uh.domain} ({uh.name})")
+
+    _each_host(inventory, limit, act)
+
+
+@users_app.command("remove")
+def users_remove(inventory: InventoryOpt, user: UserArg, limit: LimitOpt = None) -> None:
+    """Remove an account."""
+    from jitsi_sovereign.users import check_user
+
+    check_user(user)
+
+    def act(uh) -> None:
+        uh.remove(user)
+        console.print(f"[yellow]removed[/] {user}@{uh.domain} ({uh.name})")
+
+    _each_host(inventory, limit, act)
+
+
+@users_app.command("list")
+def users_list(inventory: InventoryOpt, limit: LimitOpt = None) -> None:
+    """List the accounts of the main domain."""
+    def act(uh) -> None:
+        names = uh.list()
+        console.print(f"[bold]{uh.name}[/] {uh.domain}: {len(names)} account(s)")
+        for name in names:
+            console.print(f"  {name}")
+
+    _each_host(inventory, limit, act)
 
 
 def main() -> None:

@@ -1,0 +1,228 @@
+"""Read, in one process, what the role would otherwise ask with one task per item.
+
+Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
+  files:    {path: {sha1, mode, uid, gid} | null}    (content checksum and ownership)
+  dirs:     {path: {mode, uid, gid} | null}
+  units:    {unit: {enabled, active}}                (systemctl show, one call)
+  packages: [names not installed]                    (dpkg-query, one call)
+  sysctl:   {missing: [keys], differ: ["key=value"]} (read from /proc/sys)
+  commands: {name: exit code}                        (e.g. "nft list table ...")
+  digests:  {name: sha1 of the command's output | null when it fails}
+  texts:    {path: stripped content | null}          (small files, e.g. a stored digest)
+  moduli:   number of /etc/ssh/moduli entries shorter than 2048 bits
+  links:    {path: symlink target | null}             (null: not a symlink, or missing)
+  versions: {package: installed version | null}       (dpkg-query, one call)
+  certs:    {path: {subject, issuer, serial, not_after, days_left, sans, sha256, pubkey_sha1} | null}
+            (first certificate of a PEM file, read with the openssl command)
+  keys:     {path: pubkey_sha1 | null}                (private key -> sha1 of its public key)
+Shipped identically in every role (roles stay independent).
+"""
+
+import calendar
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+
+
+def _file(path):
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as handle:
+            digest = hashlib.sha1(handle.read()).hexdigest()  # noqa: S324 - same checksum as Ansible's
+    except OSError:
+        return None
+    return {"sha1": digest, "mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+
+
+def _dir(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+
+
+def _units(names):
+    if not names:
+        return {}
+    res = subprocess.run(["systemctl", "show", "--property=UnitFileState,ActiveState", "--", *names],
+                         capture_output=True, text=True, check=False)
+    blocks = [b for b in res.stdout.strip().split("\n\n")]
+    out = {}
+    for name, block in zip(names, blocks + [""] * len(names)):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        out[name] = {"enabled": props.get("UnitFileState", ""), "active": props.get("ActiveState", "")}
+    return out
+
+
+def _missing_packages(names):
+    if not names:
+        return []
+    res = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev}\n", *names],
+                         capture_output=True, text=True, check=False)
+    installed = {line.split()[0] for line in res.stdout.splitlines() if line.split()[1:2] == ["ii"]}
+    return [name for name in names if name not in installed]
+
+
+_FORWARDING_RE = re.compile(r"^net\.ipv4\.ip_forward$|^net\.ipv[46]\.conf\.all\.forwarding$")
+
+
+def _sysctl(pairs):
+    missing, differ = [], []
+    for pair in pairs:
+        key, _, want = pair.partition("=")
+        try:
+            with open("/proc/sys/" + key.replace(".", "/"), encoding="utf-8") as handle:
+                have = " ".join(handle.read().split())
+        except FileNotFoundError:
+            missing.append(key)
+            continue
+        if have != " ".join(want.split()):
+            differ.append(pair)
+    if any(_FORWARDING_RE.search(pair.partition("=")[0]) for pair in differ):
+        # Writing a forwarding switch resets the per-interface keys (accept_redirects...):
+        # apply it first, then every other key again.
+        first = [p for p in pairs if _FORWARDING_RE.search(p.partition("=")[0])]
+        differ = first + [p for p in pairs if p not in first and p.partition("=")[0] not in missing]
+    return {"missing": missing, "differ": differ}
+
+
+def _weak_moduli(path="/etc/ssh/moduli"):
+    count = 0
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) >= 7 and not line.startswith("#") and int(fields[4]) < 2047:
+                    count += 1
+    except OSError:
+        pass
+    return count
+
+
+def _returncode(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, check=False).returncode
+    except OSError:  # command not installed (yet)
+        return 127
+
+
+def _digest(argv):
+    """sha1 of a command's output, or None when it fails (e.g. a table not loaded)."""
+    try:
+        res = subprocess.run(argv, capture_output=True, check=False)
+    except OSError:
+        return None
+    text = res.stdout.decode("utf-8", "replace").rstrip("\n")  # as Ansible strips stdout
+    return hashlib.sha1(text.encode()).hexdigest() if res.returncode == 0 else None
+
+
+def _text(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def _link(path):
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _versions(names):
+    if not names:
+        return {}
+    res = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev} ${Version}\n", *names],
+                         capture_output=True, text=True, check=False)
+    found = {}
+    for line in res.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "ii":
+            found[fields[0]] = fields[2]
+    return {name: found.get(name) for name in names}
+
+
+_PEM_PUBKEY_RE = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S)
+
+
+def _pubkey_sha1(pem):
+    match = _PEM_PUBKEY_RE.search(pem)
+    if not match:
+        return None
+    return hashlib.sha1(match.group(0).encode()).hexdigest()  # noqa: S324 - identity, not security
+
+
+def _cert(path):
+    """The first certificate of a PEM file: names, validity, serial, public key digest."""
+    if not os.path.isfile(path):
+        return None
+    argv = ["openssl", "x509", "-in", path, "-noout", "-nameopt", "RFC2253", "-subject", "-issuer",
+            "-serial", "-enddate", "-fingerprint", "-sha256", "-ext", "subjectAltName", "-pubkey"]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError:  # openssl not installed (yet)
+        return None
+    if res.returncode != 0:
+        return None
+    out = {"subject": None, "issuer": None, "serial": None, "not_after": None, "days_left": None,
+           "sans": [], "sha256": None, "pubkey_sha1": _pubkey_sha1(res.stdout)}
+    lines = res.stdout.splitlines()
+    for i, line in enumerate(lines):
+        key, _, value = line.partition("=")
+        low = key.lower()
+        if low in ("subject", "issuer", "serial"):
+            out[low] = value.strip()
+        elif low == "notafter":
+            stamp = calendar.timegm(time.strptime(value.strip(), "%b %d %H:%M:%S %Y %Z"))
+            out["not_after"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+            out["days_left"] = round((stamp - time.time()) / 86400, 2)
+        elif low.endswith("fingerprint"):
+            out["sha256"] = value.strip().replace(":", "").lower()
+        elif line.strip().startswith("X509v3 Subject Alternative Name") and i + 1 < len(lines):
+            out["sans"] = [name.strip()[4:] for name in lines[i + 1].split(",") if name.strip().startswith("DNS:")]
+    return out
+
+
+def _key(path):
+    """sha1 of the public key of a private key file (compare with a certificate's pubkey_sha1)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        res = subprocess.run(["openssl", "pkey", "-in", path, "-pubout"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return _pubkey_sha1(res.stdout) if res.returncode == 0 else None
+
+
+def main():
+    req = json.loads(sys.argv[1])
+    out = {
+        "files": {path: _file(path) for path in req.get("files", [])},
+        "dirs": {path: _dir(path) for path in req.get("dirs", [])},
+        "units": _units(req.get("units", [])),
+        "packages": _missing_packages(req.get("packages", [])),
+        "sysctl": _sysctl(req.get("sysctl", [])),
+        "commands": {name: _returncode(argv) for name, argv in req.get("commands", {}).items()},
+        "digests": {name: _digest(argv) for name, argv in req.get("digests", {}).items()},
+        "texts": {path: _text(path) for path in req.get("texts", [])},
+        "moduli": _weak_moduli() if req.get("moduli") else 0,
+        "links": {path: _link(path) for path in req.get("links", [])},
+        "versions": _versions(req.get("versions", [])),
+        "certs": {path: _cert(path) for path in req.get("certs", [])},
+        "keys": {path: _key(path) for path in req.get("keys", [])},
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
