@@ -18,6 +18,7 @@ import hmac
 import ipaddress
 import os
 import socket
+import ssl
 import struct
 import time
 from dataclasses import dataclass, field
@@ -339,3 +340,52 @@ class TurnClient:
         if lifetime == 0 and answer.ok:
             self.relayed = None
         return answer
+
+
+# ------------------------------------------------------------------ TLS versions
+
+# OpenSSL errors that mean the server refused the handshake (as opposed to this client
+# not being able to offer the version at all).
+_REFUSED_REASONS = ("ALERT", "WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "NO_CIPHERS",
+                    "UNEXPECTED_EOF", "RECORD_LAYER_FAILURE")
+
+
+def tls_version_accepted(address: str, port: int, sni: str, version: ssl.TLSVersion,
+                         timeout: float = 3.0) -> tuple[bool | None, str]:
+    """One handshake offering only ``version`` (every cipher, security level 0).
+
+    (True, negotiated) when it completes; (False, why) when the server refuses it: an
+    alert, a reset, or no answer at all (coturn 4.6.1 leaves an old ClientHello
+    unanswered: measured); (None, why) when this client cannot offer the version.
+    sslyze would try every cipher suite one by one and wait ~80 s on such a server.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            ctx.minimum_version = version
+            ctx.maximum_version = version
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError) as exc:
+            return None, f"this client cannot offer {version.name}: {exc}"
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as sock, \
+                ctx.wrap_socket(sock, server_hostname=sni) as tls:
+            return True, str(tls.version())
+    except TimeoutError:
+        return False, f"no answer within {timeout:g} s"
+    except ssl.SSLError as exc:
+        reason = str(exc.reason or exc)
+        if any(r in reason.upper() for r in _REFUSED_REASONS):
+            return False, reason
+        if "NO_PROTOCOLS_AVAILABLE" in reason.upper():
+            return None, f"this client cannot offer {version.name}: {reason}"
+        return False, reason
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError) as exc:
+        return False, type(exc).__name__
+    except OSError as exc:
+        return None, f"cannot connect to {address}:{port}: {exc}"
