@@ -7,6 +7,7 @@ before any credential is sent).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -425,10 +426,16 @@ def ssh_server(tmp_path):
                 continue
             except OSError:  # listener closed at teardown
                 return
-            t = paramiko.Transport(conn)
-            t.add_server_key(host_key)
+            threading.Thread(target=handshake, args=(conn,), daemon=True).start()
+
+    def handshake(conn):
+        # One thread per client: a client that drops the handshake (a refused host key)
+        # must not stop the server for the next one.
+        t = paramiko.Transport(conn)
+        t.add_server_key(host_key)
+        transports.append(t)
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
             t.start_server(server=iface)
-            transports.append(t)
 
     threading.Thread(target=serve, daemon=True).start()
     yield {"port": listener.getsockname()[1], "host_key": host_key, "client_key": client_path,
