@@ -1,16 +1,16 @@
-"""The roles' one-command state reader (roles/*/files/read_state.py)."""
+"""The roles' one-command state reader (playbooks/files/read_state.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
-COPIES = sorted(ROLES.glob("*/files/read_state.py"))
+TOP = Path(__file__).resolve().parents[2]
+READER = TOP / "playbooks" / "files" / "read_state.py"
 
 
 def load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"read_state_{path.parts[-3]}", path)
+    spec = importlib.util.spec_from_file_location("read_state", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -20,28 +20,27 @@ def proc(key: str) -> str:
     return " ".join(Path("/proc/sys", key.replace(".", "/")).read_text().split())
 
 
-def test_every_role_ships_the_same_reader():
-    # Each role carries its own copy so it stands alone; they must not drift apart.
-    assert len(COPIES) >= 2
-    texts = {p.read_text() for p in COPIES}
-    assert len(texts) == 1, f"copies differ: {[str(p) for p in COPIES]}"
+def test_one_reader_for_every_role():
+    # Roles find it through Ansible's lookup search path (the play's files/): no copies.
+    assert READER.is_file()
+    assert not list((TOP / "roles").glob("*/files/read_state.py"))
 
 
 def test_sysctl_equal_values_differ_nowhere():
-    rs = load(COPIES[0])
+    rs = load(READER)
     keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.accept_redirects"]
     pairs = [f"{k}={proc(k)}" for k in keys]
     assert rs._sysctl(pairs) == {"missing": [], "differ": []}
 
 
 def test_sysctl_missing_key_reported():
-    rs = load(COPIES[0])
+    rs = load(READER)
     assert rs._sysctl(["net.ipv4.no_such_key=1"]) == {"missing": ["net.ipv4.no_such_key"],
                                                      "differ": []}
 
 
 def test_forwarding_change_reapplies_everything_after_it():
-    rs = load(COPIES[0])
+    rs = load(READER)
     other = "net.ipv4.conf.all.accept_redirects"
     flipped = "0" if proc("net.ipv4.ip_forward") == "1" else "1"
     pairs = sorted([f"{other}={proc(other)}", f"net.ipv4.ip_forward={flipped}"])

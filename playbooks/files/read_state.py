@@ -15,7 +15,8 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
   certs:    {path: {subject, issuer, serial, not_after, days_left, sans, sha256, pubkey_sha1} | null}
             (first certificate of a PEM file, read with the openssl command)
   keys:     {path: pubkey_sha1 | null}                (private key -> sha1 of its public key)
-Shipped identically in every role (roles stay independent).
+One copy for every role, in playbooks/files/: roles find it on Ansible's lookup search path
+(the play's files/ directory), so the roles run through playbooks/site.yml.
 """
 
 import calendar
