@@ -25,7 +25,6 @@ import ipaddress
 import json
 import os
 import pwd
-import signal
 import socket
 import ssl
 import subprocess
@@ -37,7 +36,14 @@ from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
 from jitsi_sovereign.lab.config import LabConfig
-from jitsi_sovereign.lab.util import cmdline, pid_alive, read_pid, read_text, write_file
+from jitsi_sovereign.lab.util import (
+    cmdline,
+    pid_alive,
+    read_pid,
+    read_text,
+    terminate,
+    write_file,
+)
 
 PEBBLE = "/usr/bin/pebble"
 CHALLTESTSRV = "/usr/bin/pebble-challtestsrv"
@@ -354,12 +360,7 @@ def unregister(config: LabConfig, names: list[str]) -> list[str]:
 
 def _stop_one(config: LabConfig, name: str, pid: int | None) -> bool:
     if pid:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid)
     (acme_dir(config) / f"{name}.pid").unlink(missing_ok=True)
     return pid is not None
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import signal
 import socket
 import subprocess
 import time
@@ -16,7 +15,14 @@ from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
 from jitsi_sovereign.lab.config import PROXY_PORT, LabConfig
-from jitsi_sovereign.lab.util import cmdline, pid_alive, read_pid, read_text, write_file
+from jitsi_sovereign.lab.util import (
+    cmdline,
+    pid_alive,
+    read_pid,
+    read_text,
+    terminate,
+    write_file,
+)
 
 BINARY = "/usr/sbin/apt-cacher-ng"
 SERVICE_USER = "apt-cacher-ng"
@@ -107,12 +113,7 @@ def stop(config: LabConfig) -> bool:
     """Stop our proxy (by its pid, checked); True if one was running."""
     pid = running_pid(config)
     if pid:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid)
     (proxy_dir(config) / "pid").unlink(missing_ok=True)
     return pid is not None
 

@@ -6,7 +6,9 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +136,13 @@ def read_pid(path: Path) -> int | None:
     except ValueError:
         return None
     return pid if pid > 1 else None
+
+
+def terminate(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM a helper of ours (never nspawn), wait up to ``grace`` s, then SIGKILL it."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
