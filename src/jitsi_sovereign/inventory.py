@@ -10,7 +10,12 @@ validated here is exactly what ``ansible-playbook`` will see. Checks:
   ``meta/argument_specs.yml`` (a typo is named, with the closest real name),
   and has the declared type (checked by Ansible's own ArgumentSpecValidator);
 * every ``*_cidrs`` variable and ``firewall_extra_rules[].sources`` holds
-  network addresses (``192.0.2.0/24``), without host bits set.
+  network addresses (``192.0.2.0/24``), without host bits set;
+* the project-wide ``jitsi_sovereign_*`` variables are known names, and the meeting's
+  settings hold together: a known auth mode, a guest domain that is not the main
+  domain, a public IP whenever a private (NAT) one is given, LDAP over TLS only, a JWT
+  secret of 32 characters or more (the roles' preflights check the same on the host side,
+  for runs without the CLI).
 
 All problems are collected and reported together.
 """
@@ -143,6 +148,100 @@ def check_networks(host: str, variables: dict[str, Any]) -> list[UserError]:
             with contextlib.suppress(ValueError):
                 fix = f"did you mean {ipaddress.ip_network(text, strict=False)}?"
             errors.append(UserError(f"{host}: {name}: {text!r} is not a network address", fix))
+    return errors
+
+
+# ------------------------------------------------------------------ the meeting's settings
+
+# Project-wide variables (docs/design.md): not role-prefixed, shared by several roles.
+PROJECT_VARIABLES = {
+    "jitsi_sovereign_domain", "jitsi_sovereign_auth", "jitsi_sovereign_guests",
+    "jitsi_sovereign_guest_domain", "jitsi_sovereign_public_ip", "jitsi_sovereign_private_ip",
+    "jitsi_sovereign_secrets_dir", "jitsi_sovereign_tls_trust_store",
+}
+AUTH_MODES = ("internal", "token", "ldap")
+JWT_SECRET_MIN = 32
+
+
+def _plain_str(value: Any) -> str | None:
+    """The value as text, or None when it is templated or vault-encrypted (checked later,
+    on the host side, by the role's preflight)."""
+    if value is None or _is_templated(value):
+        return None
+    try:
+        return str(value)
+    except Exception:  # a vault value without its password
+        return None
+
+
+def _ip(host: str, name: str, text: str, errors: list[UserError]):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        errors.append(UserError(f"{host}: {name}={text!r} is not an IP address",
+                                f"give {name} an address such as 203.0.113.10"))
+        return None
+
+
+def check_stack(host: str, hv: dict[str, Any]) -> list[UserError]:
+    """The meeting's settings that span several roles, before any host is touched."""
+    errors: list[UserError] = []
+    for name in hv:
+        if name.startswith("jitsi_sovereign_") and name not in PROJECT_VARIABLES:
+            close = difflib.get_close_matches(name, sorted(PROJECT_VARIABLES), n=1, cutoff=0.6)
+            errors.append(UserError(
+                f"{host}: unknown variable {name}",
+                f"did you mean {close[0]}?" if close else
+                "the project-wide variables are listed in docs/design.md"))
+    auth = _plain_str(hv.get("prosody_auth", hv.get("jitsi_sovereign_auth", "internal")))
+    if auth is not None and auth not in AUTH_MODES:
+        name = "prosody_auth" if "prosody_auth" in hv else "jitsi_sovereign_auth"
+        errors.append(UserError(f"{host}: {name}={auth!r} is not an authentication mode",
+                                f"use one of {', '.join(AUTH_MODES)}"))
+    domain = _plain_str(hv.get("jitsi_sovereign_domain"))
+    for name in ("jitsi_sovereign_guest_domain", "prosody_guest_domain"):
+        guest = _plain_str(hv.get(name))
+        if domain and guest and guest.lower().rstrip(".") == domain.lower().rstrip("."):
+            errors.append(UserError(
+                f"{host}: {name}={guest!r} is the main domain: guests would log in "
+                "anonymously where rooms are opened",
+                f"use another name, e.g. guest.{domain} (the default)"))
+    public = _plain_str(hv.get("jitsi_sovereign_public_ip"))
+    private = _plain_str(hv.get("jitsi_sovereign_private_ip"))
+    public_ip = _ip(host, "jitsi_sovereign_public_ip", public, errors) if public else None
+    private_ip = _ip(host, "jitsi_sovereign_private_ip", private, errors) if private else None
+    if private and not public:
+        errors.append(UserError(
+            f"{host}: jitsi_sovereign_private_ip={private!r} (behind NAT) without "
+            "jitsi_sovereign_public_ip: the videobridge and coturn could not tell clients "
+            "where to send media",
+            "set jitsi_sovereign_public_ip to the VM's public (floating) address"))
+    if public_ip is not None and not public_ip.is_global:
+        errors.append(UserError(
+            f"{host}: jitsi_sovereign_public_ip={public!r} is not a public address",
+            "give the address clients reach from the Internet (your host's panel shows it)"))
+    if private_ip is not None and public_ip is not None and private_ip == public_ip:
+        errors.append(UserError(
+            f"{host}: jitsi_sovereign_private_ip equals jitsi_sovereign_public_ip",
+            "remove jitsi_sovereign_private_ip when the VM has its public address itself"))
+    if auth == "ldap":
+        url = _plain_str(hv.get("prosody_ldap_url"))
+        if not url and "prosody_ldap_url" not in hv:
+            errors.append(UserError(f"{host}: authentication ldap without prosody_ldap_url",
+                                    "set prosody_ldap_url: ldaps://ldap.example.org"))
+        elif url and url.startswith("ldap://") and not hv.get("prosody_ldap_starttls"):
+            errors.append(UserError(
+                f"{host}: prosody_ldap_url={url!r} sends passwords in clear text",
+                "use ldaps://... or set prosody_ldap_starttls: true"))
+        elif url and not url.startswith(("ldap://", "ldaps://")):
+            errors.append(UserError(f"{host}: prosody_ldap_url={url!r} is not an LDAP URL",
+                                    "write ldaps://host[:port]"))
+    secret = _plain_str(hv.get("prosody_jwt_secret"))
+    if auth == "token" and secret and len(secret) < JWT_SECRET_MIN:
+        errors.append(UserError(
+            f"{host}: prosody_jwt_secret is {len(secret)} characters long "
+            f"(at least {JWT_SECRET_MIN})",
+            "leave it unset to have one generated, or put a longer one in your vault file"))
     return errors
 
 
@@ -300,6 +399,7 @@ def load_and_validate(path: Path | str, extra_vars: dict | None = None,
         errors.extend(host_errors)
         errors.extend(check_role_variables(host.name, hv, specs))
         errors.extend(check_networks(host.name, hv))
+        errors.extend(check_stack(host.name, hv))
         result.append(spec)
     if errors:
         raise ValidationErrors(errors)

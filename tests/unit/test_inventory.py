@@ -188,3 +188,45 @@ def test_shipped_roles_declare_their_variables():
     for role in ("os_hardening", "firewall"):
         assert specs.get(role), f"role {role} has no meta/argument_specs.yml options"
         assert all(name.startswith(role + "_") for name in specs[role])
+
+
+# ------------------------------------------------------------------ the meeting's settings
+
+STACK = {"jitsi_sovereign_domain": "meet.example.org"}
+
+
+@pytest.mark.parametrize(("extra", "expected", "fix"), [
+    ({"jitsi_sovereign_auth": "oauth"}, "jitsi_sovereign_auth='oauth' is not an authentication",
+     "internal, token, ldap"),
+    ({"jitsi_sovereign_guest_domain": "meet.example.org"}, "is the main domain",
+     "guest.meet.example.org"),
+    ({"jitsi_sovereign_private_ip": "10.0.0.5"}, "without jitsi_sovereign_public_ip",
+     "public (floating) address"),
+    ({"jitsi_sovereign_public_ip": "10.0.0.5", "jitsi_sovereign_private_ip": "10.0.0.6"},
+     "'10.0.0.5' is not a public address", "reach from the Internet"),
+    ({"jitsi_sovereign_public_ip": "203.0.113.300"}, "is not an IP address", "203.0.113.10"),
+    ({"jitsi_sovereign_auth": "ldap", "prosody_ldap_url": "ldap://dir.example.org"},
+     "sends passwords in clear text", "prosody_ldap_starttls: true"),
+    ({"jitsi_sovereign_auth": "ldap"}, "without prosody_ldap_url", "ldaps://"),
+    ({"jitsi_sovereign_auth": "token", "prosody_jwt_secret": "short"},
+     "prosody_jwt_secret is 5 characters long (at least 32)", "generated"),
+    ({"jitsi_sovereign_gest_domain": "g.example.org"}, "unknown variable jitsi_sovereign_gest",
+     "did you mean jitsi_sovereign_guest_domain?"),
+])
+def test_stack_settings_refused_before_any_host(roles, tmp_path, extra, expected, fix):
+    path = write_inv(tmp_path, group_vars={**STACK, **extra})
+    with pytest.raises(ValidationErrors) as excinfo:
+        inv_mod.load_and_validate(path)
+    text = messages(excinfo)
+    assert expected in text
+    assert fix in text
+
+
+def test_stack_settings_that_hold_together_pass(roles, tmp_path):
+    path = write_inv(tmp_path, group_vars={
+        **STACK, "jitsi_sovereign_auth": "ldap", "prosody_ldap_url": "ldap://dir.example.org",
+        "prosody_ldap_starttls": True, "jitsi_sovereign_public_ip": "51.91.0.10",
+        "jitsi_sovereign_private_ip": "10.0.0.5",
+        "prosody_jwt_secret": "{{ vault_jwt_secret }}"})
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert h.vars["jitsi_sovereign_auth"] == "ldap"
