@@ -25,6 +25,7 @@ from jitsi_sovereign.checks import parsers, probes, tlsparse, tlsscan
 from jitsi_sovereign.checks.helpers import (
     TARGET_KEY,
     TLS_SCAN_TIMEOUT,
+    background_result,
     outside_ports,
     require_state,
     require_web_state,
@@ -32,6 +33,7 @@ from jitsi_sovereign.checks.helpers import (
     session_target,
     start_port_probes,
     start_tls_scan,
+    start_turn_tls_scan,
 )
 from jitsi_sovereign.checks.target import ConnectionFailed, Target
 
@@ -177,6 +179,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         start_port_probes(t, outside_ports(session.config))
     if t is not None and "test_outside_tls" in names:
         start_tls_scan(t)
+    if t is not None and "test_coturn" in names:
+        start_turn_tls_scan(t)
 
 
 @pytest.fixture(scope="session")
@@ -185,26 +189,14 @@ def port_probes(target: Target, request) -> dict[tuple[str, int], probes.PortPro
     if ports.get("error"):
         pytest.fail(f"not run: {ports['error']}", pytrace=False)
     start_port_probes(target, ports)
-    thread, box = target.extra["port_probes"]
-    thread.join(timeout=60)
-    if "error" in box:
-        pytest.fail(f"port probes failed: {box['error']}", pytrace=False)
-    if "result" not in box:
-        pytest.fail("port probes did not finish within 60 s", pytrace=False)
-    return box["result"]
+    return background_result(target, "port_probes", 60, "port probes")
 
 
 @pytest.fixture(scope="session")
 def tls_scan(target: Target, tls_state: dict) -> tlsscan.TlsScan:
     """The outside scan of the HTTPS front (started in the background at collection)."""
     start_tls_scan(target)
-    thread, box = target.extra["tls_scan"]
-    thread.join(timeout=TLS_SCAN_TIMEOUT)
-    if "error" in box:
-        pytest.fail(f"TLS scan failed: {box['error']}", pytrace=False)
-    if "result" not in box:
-        pytest.fail(f"TLS scan did not finish within {TLS_SCAN_TIMEOUT:g} s", pytrace=False)
-    scan = box["result"]
+    scan = background_result(target, "tls_scan", TLS_SCAN_TIMEOUT, "TLS scan")
     if scan.error:
         pytest.fail(f"not run: {scan.error}", pytrace=False)
     return scan

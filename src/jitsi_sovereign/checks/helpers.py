@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 import threading
 from pathlib import Path
 
 import pytest
 
-from jitsi_sovereign.checks import parsers, probes, tlsscan
+from jitsi_sovereign.checks import parsers, probes, tlsscan, turnprobe
 from jitsi_sovereign.checks.target import ConnectionFailed, Target
 
 # Ports that a Jitsi server must never expose (XMPP c2s/s2s/BOSH/component, JVB and
@@ -166,48 +168,84 @@ def promised_ports(fw_state: dict, proto: str, public_only: bool = False) -> set
     return ports
 
 
+def start_background(t: Target, key: str, work) -> None:
+    """Run ``work()`` once per host in a background thread while the inside checks run;
+    ``background_result`` waits for it. An exception is kept and reported by each check
+    that needs the result."""
+    if key in t.extra:
+        return
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["result"] = work()
+        except Exception as exc:
+            box["error"] = f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=run, name=f"{key}-{t.name}", daemon=True)
+    thread.start()
+    t.extra[key] = (thread, box)
+
+
+def background_result(t: Target, key: str, timeout: float, what: str):
+    """The result of a background job started with start_background (fails the check
+    with the reason when it failed or did not finish in time)."""
+    thread, box = t.extra[key]
+    thread.join(timeout=timeout)
+    if "error" in box:
+        pytest.fail(f"{what} failed: {box['error']}", pytrace=False)
+    if "result" not in box:
+        pytest.fail(f"{what} did not finish within {timeout:g} s", pytrace=False)
+    return box["result"]
+
+
 def start_port_probes(t: Target, ports: dict) -> None:
-    """Probe every port in a background thread while the inside checks run."""
-    if "port_probes" in t.extra or ports.get("error"):
+    """Probe every port in the background while the inside checks run."""
+    if ports.get("error"):
         return
     wanted = ([("tcp", p) for p in ports["tcp_open"] + ports["tcp_filtered"]]
               + [("udp", p) for p in ports["udp_open"] + ports["udp_filtered"]])
-    box: dict = {}
-
-    def work() -> None:
-        try:
-            box["result"] = probes.probe_many(t.address, wanted, PROBE_TIMEOUT)
-        except Exception as exc:  # reported by each outside check
-            box["error"] = f"{type(exc).__name__}: {exc}"
-
-    thread = threading.Thread(target=work, name=f"probes-{t.name}", daemon=True)
-    thread.start()
-    t.extra["port_probes"] = (thread, box)
+    start_background(t, "port_probes",
+                     lambda: probes.probe_many(t.address, wanted, PROBE_TIMEOUT))
 
 
+def _state_or_empty(t: Target, role: str) -> dict:
+    try:
+        return t.read_state(role) or {}
+    except Exception:  # at collection time: the checks report a missing state file
+        return {}
 
 
 def start_tls_scan(t: Target) -> None:
-    """Scan the host's HTTPS front (sslyze + HTTP GETs) in a background thread."""
+    """Scan the host's HTTPS front (sslyze + HTTP GETs) in the background."""
     domain = (t.spec.vars or {}).get("jitsi_sovereign_domain")
-    if "tls_scan" in t.extra or not domain:
+    if not domain:
         return
-    port = 443
-    try:
-        state = t.read_state("nginx")
-        port = int((state or {}).get("https_port") or 443)
-    except Exception:  # at collection time: the checks report a missing state file
-        pass
+    port = int(_state_or_empty(t, "nginx").get("https_port") or 443)
     store = (t.spec.vars or {}).get(TRUST_STORE_VAR)
-    box: dict = {}
+    start_background(t, "tls_scan", lambda: tlsscan.scan(
+        t.address, str(domain), port, trust_store=Path(store) if store else None))
 
-    def work() -> None:
-        try:
-            box["result"] = tlsscan.scan(t.address, str(domain), port,
-                                         trust_store=Path(store) if store else None)
-        except Exception as exc:  # reported by each check that needs the scan
-            box["error"] = f"{type(exc).__name__}: {exc}"
 
-    thread = threading.Thread(target=work, name=f"tls-scan-{t.name}", daemon=True)
-    thread.start()
-    t.extra["tls_scan"] = (thread, box)
+OLD_TLS_VERSIONS = ("TLSv1", "TLSv1_1")
+
+
+def turn_tls_target(t: Target, coturn_state: dict) -> tuple[str, int]:
+    """(SNI, port) of the TURN TLS listener that coturn.json promises."""
+    domain = str(coturn_state.get("realm") or (t.spec.vars or {}).get("jitsi_sovereign_domain"))
+    return domain, int(coturn_state.get("tls_listening_port") or 5349)
+
+
+def start_turn_tls_scan(t: Target) -> None:
+    """sslyze on coturn's TLS port in the background (its checks wait for it)."""
+    if not (t.spec.vars or {}).get("jitsi_sovereign_domain"):
+        return
+    domain, port = turn_tls_target(t, _state_or_empty(t, "coturn"))
+    store = (t.spec.vars or {}).get(TRUST_STORE_VAR)
+    start_background(t, "turn_tls_scan", lambda: tlsscan.scan_turn(
+        t.address, domain, port, trust_store=Path(store) if store else None))
+    # TLS 1.0 / 1.1: one handshake each, which coturn leaves unanswered (a 3 s timeout)
+    for version in OLD_TLS_VERSIONS:
+        start_background(t, f"turn_tls_old_{version}", functools.partial(
+            turnprobe.tls_version_accepted, t.address, port, domain,
+            getattr(ssl.TLSVersion, version)))

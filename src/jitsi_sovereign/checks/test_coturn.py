@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from pathlib import Path
 
 import pytest
 
 from jitsi_sovereign.checks import coturnconf, parsers, tlsparse, tlsscan, turnprobe
-from jitsi_sovereign.checks.helpers import TRUST_STORE_VAR, require_state, run_ok, stats, units
+from jitsi_sovereign.checks.helpers import (
+    OLD_TLS_VERSIONS,
+    TLS_SCAN_TIMEOUT,
+    background_result,
+    require_state,
+    run_ok,
+    start_turn_tls_scan,
+    stats,
+    turn_tls_target,
+    units,
+)
 from jitsi_sovereign.checks.target import Target
 
 NO_TURN = "no jitsi_sovereign_domain: TURN is not deployed on this host"
@@ -73,59 +82,15 @@ def turn_allocation(target: Target, coturn_state: dict, turn_secret):
         client.close()
 
 
-def _tls_target(target: Target, coturn_state: dict) -> tuple[str, int]:
-    domain = str(coturn_state.get("realm")
-                 or (target.spec.vars or {}).get("jitsi_sovereign_domain"))
-    return domain, int(coturn_state.get("tls_listening_port") or 5349)
-
-
 @pytest.fixture(scope="session")
 def turn_tls_scan(target: Target, coturn_state: dict) -> tlsscan.TlsScan:
-    """sslyze on the TURN TLS port: SSLv3, TLS 1.2 and 1.3 suites, the certificate.
-
-    TLS 1.0 and 1.1 are probed with one handshake each (test_outside_tls_old_refused):
-    coturn leaves such a ClientHello unanswered, and sslyze's per-suite scan then takes
-    ~80 s.
-    """
-    import warnings
-
-    import sslyze
-
-    domain, port = _tls_target(target, coturn_state)
-    store = (target.spec.vars or {}).get(TRUST_STORE_VAR)
-    result = tlsscan.TlsScan(target.address, domain, port)
-    commands = {sslyze.ScanCommand.SSL_3_0_CIPHER_SUITES, sslyze.ScanCommand.TLS_1_2_CIPHER_SUITES,
-                sslyze.ScanCommand.TLS_1_3_CIPHER_SUITES, sslyze.ScanCommand.CERTIFICATE_INFO}
-    extra = sslyze.ScanCommandsExtraArguments(
-        certificate_info=sslyze.CertificateInfoExtraArgument(custom_ca_file=Path(store))
-        if store else None)
-    request = sslyze.ServerScanRequest(
-        server_location=sslyze.ServerNetworkLocation(hostname=domain, port=port,
-                                                     ip_address=target.address),
-        scan_commands=commands, scan_commands_extra_arguments=extra)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scanner = sslyze.Scanner(per_server_concurrent_connections_limit=10)
-        scanner.queue_scans([request])
-        server = next(iter(scanner.get_results()))
-    if server.scan_status != sslyze.ServerScanStatusEnum.COMPLETED or server.scan_result is None:
-        pytest.fail(f"not run: cannot connect over TLS to {target.address}:{port} "
-                    f"(SNI {domain})", pytrace=False)
-    res = server.scan_result
-    for attr, version in (("ssl_3_0_cipher_suites", "SSLv3"), ("tls_1_2_cipher_suites", "TLSv1.2"),
-                          ("tls_1_3_cipher_suites", "TLSv1.3")):
-        attempt = getattr(res, attr)
-        if attempt.result is None:
-            result.scan_errors[version] = str(attempt.error_reason)
-            continue
-        result.supported[version] = bool(attempt.result.is_tls_version_supported)
-        result.accepted[version] = [c.cipher_suite.name
-                                    for c in attempt.result.accepted_cipher_suites]
-    info = res.certificate_info.result
-    if info is not None:
-        leaf = info.certificate_deployments[0].received_certificate_chain[0]
-        result.leaf_serial = leaf.serial_number
-    return result
+    """sslyze on the TURN TLS port (started in the background at collection, see
+    tlsscan.scan_turn for what it covers)."""
+    start_turn_tls_scan(target)
+    scan = background_result(target, "turn_tls_scan", TLS_SCAN_TIMEOUT, "TURN TLS scan")
+    if scan.error:
+        pytest.fail(f"not run: {scan.error}", pytrace=False)
+    return scan
 
 
 # ------------------------------------------------------------------ inside
@@ -290,12 +255,12 @@ def test_outside_sslv3_refused(turn_tls_scan):
     assert not turn_tls_scan.supported.get("SSLv3", False), "SSLv3 is accepted"
 
 
-@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
+@pytest.mark.parametrize("version", OLD_TLS_VERSIONS)
 def test_outside_tls_old_refused(target, coturn_state, version):
     """from outside: TURN over TLS refuses TLS 1.0 and 1.1 (one handshake offering only it)."""
-    domain, port = _tls_target(target, coturn_state)
-    accepted, detail = turnprobe.tls_version_accepted(target.address, port, domain,
-                                                      getattr(ssl.TLSVersion, version))
+    start_turn_tls_scan(target)  # the probes run in the background, started at collection
+    accepted, detail = background_result(target, f"turn_tls_old_{version}", 10,
+                                         f"{version} probe")
     if accepted is None:
         pytest.fail(f"not run: {detail}", pytrace=False)
     assert not accepted, f"{version} is accepted on the TURN TLS port ({detail})"
@@ -304,7 +269,7 @@ def test_outside_tls_old_refused(target, coturn_state, version):
 def test_outside_tls12(target, coturn_state, turn_tls_scan):
     """from outside: TURN over TLS offers TLS 1.2 with Mozilla intermediate suites only."""
     # the one-handshake probe of the old versions completes with TLS 1.2 (it can tell)
-    domain, port = _tls_target(target, coturn_state)
+    domain, port = turn_tls_target(target, coturn_state)
     accepted, detail = turnprobe.tls_version_accepted(target.address, port, domain,
                                                       ssl.TLSVersion.TLSv1_2)
     assert accepted, f"a TLS 1.2 handshake fails on the TURN TLS port ({detail})"

@@ -146,6 +146,52 @@ def _sslyze(result: TlsScan, trust_store: Path | None) -> None:
         result.mozilla_error = str(exc)
 
 
+def scan_turn(address: str, domain: str, port: int = 5349,
+              trust_store: Path | None = None) -> TlsScan:
+    """sslyze on a TURN TLS port: SSLv3, TLS 1.2 and 1.3 suites, the certificate's serial.
+
+    TLS 1.0 and 1.1 are probed apart, with one handshake each (turnprobe): coturn leaves
+    such a ClientHello unanswered, and sslyze's per-suite scan then takes ~80 s.
+    """
+    import sslyze
+
+    result = TlsScan(address, domain, port)
+    start = time.monotonic()
+    commands = {sslyze.ScanCommand.SSL_3_0_CIPHER_SUITES, sslyze.ScanCommand.TLS_1_2_CIPHER_SUITES,
+                sslyze.ScanCommand.TLS_1_3_CIPHER_SUITES, sslyze.ScanCommand.CERTIFICATE_INFO}
+    extra = sslyze.ScanCommandsExtraArguments(
+        certificate_info=sslyze.CertificateInfoExtraArgument(custom_ca_file=trust_store)
+        if trust_store else None)
+    request = sslyze.ServerScanRequest(
+        server_location=sslyze.ServerNetworkLocation(hostname=domain, port=port,
+                                                     ip_address=address),
+        scan_commands=commands, scan_commands_extra_arguments=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scanner = sslyze.Scanner(per_server_concurrent_connections_limit=10)
+        scanner.queue_scans([request])
+        server = next(iter(scanner.get_results()))
+    result.duration = time.monotonic() - start
+    if server.scan_status != sslyze.ServerScanStatusEnum.COMPLETED or server.scan_result is None:
+        result.error = f"cannot connect over TLS to {address}:{port} (SNI {domain})"
+        return result
+    res = server.scan_result
+    for attr, version in (("ssl_3_0_cipher_suites", "SSLv3"), ("tls_1_2_cipher_suites", "TLSv1.2"),
+                          ("tls_1_3_cipher_suites", "TLSv1.3")):
+        attempt = getattr(res, attr)
+        if attempt.result is None:
+            result.scan_errors[version] = _attempt_error(attempt)
+            continue
+        result.supported[version] = bool(attempt.result.is_tls_version_supported)
+        result.accepted[version] = [c.cipher_suite.name
+                                    for c in attempt.result.accepted_cipher_suites]
+    info = res.certificate_info.result
+    if info is not None:
+        leaf = info.certificate_deployments[0].received_certificate_chain[0]
+        result.leaf_serial = leaf.serial_number
+    return result
+
+
 def _attempt_error(attempt: Any) -> str:
     reason = getattr(attempt, "error_reason", None)
     trace = getattr(attempt, "error_trace", None)
