@@ -7,7 +7,9 @@ its standard input (it reads "Enter new password" / "Retype new password" from s
 a password is never in a command line, here or on the host, and never printed.
 
 The domain is the one the prosody role wrote in /etc/jitsi-sovereign/state/prosody.json,
-so the accounts are made where prosody serves them. Accounts are listed from prosody's
+so the accounts are made where prosody serves them. Only in auth mode ``internal``: in
+``token`` and ``ldap`` mode the accounts live in the token issuer or the directory, and
+every command refuses (exit 2) and says so. Accounts are listed from prosody's
 storage directory (no running server needed, same on prosody 0.12 and 13).
 """
 
@@ -59,6 +61,35 @@ def decode_storage_name(text: str) -> str:
     return re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
 
 
+def refuse_external_accounts(host: str, state: dict) -> None:
+    """Raise (exit 2) unless the host's prosody keeps its accounts itself (auth internal).
+
+    In token mode the users are whoever the token issuer signs a JWT for; in ldap mode
+    they are the directory's entries. An account made with prosodyctl there could not
+    log in (the main domain does not read prosody's accounts): refuse, and say where.
+    """
+    auth = state.get("auth") or "internal"
+    if auth == "internal":
+        return
+    if auth == "token":
+        app = state.get("jwt_app_id")
+        raise UserError(
+            f"{host}: prosody authenticates with tokens (prosody_auth: token): the accounts "
+            f"live in your token issuer{f' (JWT app_id {app})' if app else ''}, not in prosody; "
+            "an account made here could not log in",
+            "add, remove and change users in the token issuer (e.g. your OIDC provider "
+            "behind the token adapter)")
+    if auth == "ldap":
+        url = state.get("ldap_url")
+        raise UserError(
+            f"{host}: prosody authenticates against the directory (prosody_auth: ldap): the "
+            f"accounts live in the directory{f' {url}' if url else ''}, not in prosody; an "
+            "account made here could not log in",
+            "add, remove and change users in the directory")
+    raise UserError(f"{host}: prosody_auth is {auth!r}, which this command does not know",
+                    "deploy again with prosody_auth internal, token or ldap")
+
+
 @dataclass
 class UserHost:
     """One host's prosody accounts, through a command runner (SSH in real use)."""
@@ -80,10 +111,7 @@ class UserHost:
                 state = json.loads(out)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{self.name}: {STATE_FILE} is not JSON ({exc})") from None
-            if state.get("auth") != "internal":
-                raise UserError(f"{self.name}: prosody_auth is {state.get('auth')}: accounts live "
-                                "elsewhere (token issuer or directory)",
-                                "manage users where that mode keeps them")
+            refuse_external_accounts(self.name, state)
             self._domain = str(state["domain"])
         return self._domain
 

@@ -61,3 +61,59 @@ def test_secret_tasks_are_no_log():
             if re.search(r"_prosody_turn_secret\b|site\.cfg\.lua\.j2|_prosody_component_passwords"
                          r"|_prosody_secret_lookups|_prosody_jwt_secret\b", text):
                 assert task.get("no_log") is True, f"{path.name}: {task['name']}"
+
+
+def test_stream_error_after_tls_is_parsed():
+    text = ("<stream:stream xmlns='jabber:client' version='1.0'><stream:error>"
+            "<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+            "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>No stream features to proceed "
+            "with</text></stream:error></stream:stream>")
+    assert xmpp.stream_error_of(text) == {"condition": "undefined-condition",
+                                          "text": "No stream features to proceed with"}
+    assert xmpp.stream_error_of("<stream:features/>") is None
+
+
+def _account_script():
+    """The role's account script as a module (its template holds one Jinja line)."""
+    import types
+
+    source = (ROLE / "templates/usr/local/sbin/jitsi-sovereign-prosody-account.j2").read_text()
+    source = "\n".join(line for line in source.splitlines() if "{{" not in line)
+    module = types.ModuleType("account_script")
+    exec(compile(source, "account_script", "exec"), module.__dict__)
+    return module
+
+
+def _prosody_account(tmp_path, password: str, algo: str = "sha1") -> Path:
+    """An account file as prosody's internal_hashed writes it (SCRAM keys of the password)."""
+    import hashlib
+    import hmac
+
+    salt, count = "9afee591-713d-46f7-9f05-a71cb6eea46b", 10000
+    salted = hashlib.pbkdf2_hmac(algo, password.encode(), salt.encode(), count)
+    stored = hashlib.new(algo, hmac.new(salted, b"Client Key", algo).digest()).hexdigest()
+    path = tmp_path / "focus.dat"
+    path.write_text(f'return {{\n\t["iteration_count"] = {count};\n\t["salt"] = "{salt}";\n'
+                    f'\t["stored_key"] = "{stored}";\n\t["server_key"] = "00";\n}};\n')
+    return path
+
+
+def test_account_script_compares_scram_keys(tmp_path):
+    script = _account_script()
+    path = _prosody_account(tmp_path, "s3cret-password")
+    assert script.matches(str(path), "s3cret-password") is True
+    assert script.matches(str(path), "another-password") is False
+    assert script.matches(str(tmp_path / "missing.dat"), "s3cret-password") is None
+    sha256 = _prosody_account(tmp_path, "s3cret-password", "sha256")
+    assert script.matches(str(sha256), "s3cret-password") is True
+    assert script.storage_name("auth.meet.example.org") == "auth%2emeet%2eexample%2eorg"
+
+
+def test_site_config_secrets_only_in_no_log_tasks():
+    """the JWT secret and the LDAP bind password are only rendered into the hosts file."""
+    template = (ROLE / "templates/etc/prosody/conf.avail/site.cfg.lua.j2").read_text()
+    assert "_prosody_jwt_secret" in template and "prosody_ldap_bind_password" in template
+    for path in (ROLE / "templates").rglob("*.j2"):
+        if path.name != "site.cfg.lua.j2":
+            text = path.read_text()
+            assert "secret }}" not in text and "password }}" not in text, path.name

@@ -17,11 +17,11 @@ ACCOUNTS = "/var/lib/prosody/meet%2eexample%2eorg/accounts"
 class FakeHost:
     """Records every command; answers like a host with prosody and the given accounts."""
 
-    def __init__(self, accounts=("alice",), rc=0, auth="internal"):
+    def __init__(self, accounts=("alice",), rc=0, auth="internal", **state):
         self.accounts = list(accounts)
         self.calls: list[tuple[str, bytes | None]] = []
         self.rc = rc
-        self.state = json.dumps({"domain": DOMAIN, "auth": auth})
+        self.state = json.dumps({"domain": DOMAIN, "auth": auth, **state})
 
     def __call__(self, command: str, stdin: bytes | None):
         self.calls.append((command, stdin))
@@ -93,9 +93,42 @@ def test_prosodyctl_failure_is_reported():
         users.UserHost("h", fake).add("bob", "correct horse")
 
 
-def test_other_auth_mode_is_refused():
+@pytest.mark.parametrize(("auth", "extra", "where"), [
+    ("token", {"jwt_app_id": "meet-app"}, r"token issuer \(JWT app_id meet-app\)"),
+    ("ldap", {"ldap_url": "ldaps://ldap.example.org"}, "directory ldaps://ldap.example.org"),
+])
+@pytest.mark.parametrize("verb", ["list", "add", "passwd", "remove"])
+def test_token_and_ldap_modes_are_refused(auth, extra, where, verb):
+    """accounts live in the token issuer / the directory: every command refuses, and
+    nothing runs on the host but reading the state file."""
+    fake = FakeHost(auth=auth, **extra)
+    host = users.UserHost("h", fake)
+    with pytest.raises(UserError, match=where) as info:
+        if verb == "list":
+            host.list()
+        elif verb == "remove":
+            host.remove("bob")
+        else:
+            getattr(host, verb)("bob", "correct horse")
+    assert info.value.exit_code == 2
+    assert "could not log in" in str(info.value)
+    assert [c for c, _ in fake.calls] == [f"cat {users.STATE_FILE}"]
+
+
+def test_cli_refuses_in_token_mode(monkeypatch):
     fake = FakeHost(auth="token")
-    with pytest.raises(UserError, match="prosody_auth is token"):
+    _patch_hosts(monkeypatch, fake)
+    with pytest.raises(UserError) as info:
+        CliRunner().invoke(cli.app, ["users", "add", "-i", "inv", "--password-stdin", "bob"],
+                           input="correct horse\n", catch_exceptions=False)
+    assert info.value.exit_code == 2
+    assert "token issuer" in str(info.value)
+    assert fake.mutations() == []
+
+
+def test_unknown_auth_mode_is_refused():
+    fake = FakeHost(auth="kerberos")
+    with pytest.raises(UserError, match="prosody_auth is 'kerberos'"):
         users.UserHost("h", fake).list()
 
 

@@ -3,6 +3,11 @@
 The XMPP probe (``checks/xmpp.py``) runs on the host itself: prosody's client port
 listens on loopback only. Skipped as a whole when the inventory gives the host no
 ``jitsi_sovereign_domain`` (site.yml then does not deploy prosody).
+
+What the main domain may offer is a baseline per auth mode, hard-coded here (not read
+from the state file): internal = PLAIN and SCRAM, ldap = PLAIN (the password goes to the
+directory), token = ANONYMOUS carrying the JWT (Jitsi's mod_auth_token); never
+OAUTHBEARER (prosody 13's own tokens), DIGEST-MD5, CRAM-MD5, X-OAUTH2 or EXTERNAL.
 """
 
 from __future__ import annotations
@@ -16,6 +21,28 @@ from jitsi_sovereign.checks import xmpp
 from jitsi_sovereign.checks.helpers import require_web_state, run_ok, stats
 
 _PROBE_SOURCE = Path(xmpp.__file__).read_text()
+
+MECHANISMS = {
+    "internal": {"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"},
+    "ldap": {"PLAIN"},
+    "token": {"ANONYMOUS"},
+}
+NEVER = {"OAUTHBEARER", "DIGEST-MD5", "CRAM-MD5", "X-OAUTH2", "EXTERNAL"}
+
+# Compares prosody's external_service_secret with coturn's static-auth-secret on the host
+# (as root) and prints only same / differ / missing-<which>: never a secret.
+_COMPARE_SECRETS = (
+    "import re, sys\n"
+    "def read(path):\n"
+    "    try:\n"
+    "        return open(path, encoding='utf-8').read()\n"
+    "    except OSError:\n"
+    "        return ''\n"
+    "p = re.search(r'^\\s*external_service_secret\\s*=\\s*\"([^\"]*)\"', read(sys.argv[1]), re.M)\n"
+    "c = re.search(r'^\\s*static-auth-secret\\s*=\\s*(\\S+)', read(sys.argv[2]), re.M)\n"
+    "print('missing-prosody' if not p else 'missing-coturn' if not c\n"
+    "      else 'same' if p.group(1) == c.group(1) else 'differ')\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +94,19 @@ def test_loopback_only(tcp_sockets, prosody_state, port):
     assert not public, f"port {port} listens on {', '.join(public)}, wants loopback only"
 
 
+def _auth(state: dict) -> str:
+    return str(state.get("auth") or "internal")
+
+
+def _token_without_module(state: dict) -> bool:
+    return _auth(state) == "token" and state.get("auth_runs") is False
+
+
 def test_site_config_not_world_readable(target, prosody_state):
     """the hosts file (it holds the TURN secret) is root:prosody 0640 at most."""
-    files = [f for f in prosody_state.get("config_files") or [] if "/conf.d/" in f]
-    assert files, "prosody.json names no conf.d file"
+    files = [f for f in prosody_state.get("config_files") or []
+             if "/conf.d/" in f or "/conf.avail/" in f]
+    assert files, "prosody.json names no conf.avail or conf.d file"
     found = stats(target, *files)
     for path in files:
         assert path in found, f"{path} is missing"
@@ -88,15 +124,106 @@ def test_no_mechanism_before_tls(target, prosody_state):
     assert result["tls_version"] in ("TLSv1.2", "TLSv1.3"), f"TLS {result['tls_version']}"
 
 
+def test_site_config_linked_from_conf_d(target, prosody_state):
+    """conf.d/<domain>.cfg.lua is a link to the role's conf.avail/<domain>.cfg.lua (the path
+    jitsi-meet-prosody's postinst leaves alone), and no stale meet.cfg.lua is loaded."""
+    link = prosody_state.get("config_link")
+    if not link:
+        pytest.fail("prosody.json names no config_link (role older than this check?)",
+                    pytrace=False)
+    avail = [f for f in prosody_state.get("config_files") or [] if "/conf.avail/" in f]
+    out = run_ok(target, "readlink %s || true", link, what=f"readlink {link}").strip()
+    assert avail and out == avail[0], f"{link} -> {out or '(not a link)'}, wants {avail}"
+    stale = target.run("test -e /etc/prosody/conf.d/meet.cfg.lua")
+    assert stale.rc != 0 or link.endswith("/meet.cfg.lua"), (
+        "/etc/prosody/conf.d/meet.cfg.lua is still there (earlier layout)")
+
+
+def test_main_domain_mechanisms(target, prosody_state):
+    """after STARTTLS the main domain offers only the auth mode's mechanisms (never
+    OAUTHBEARER, DIGEST-MD5, ...); token mode without Jitsi's module offers none."""
+    domain, mode = prosody_state["domain"], _auth(prosody_state)
+    result = _probe(target, domain, None)
+    offered = set(result["mechanisms"])
+    if _token_without_module(prosody_state):
+        assert not offered and result.get("stream_error"), (
+            f"token mode without mod_auth_token: {domain} should offer no login, offers "
+            f"{sorted(offered)}")
+        return
+    assert offered, f"{domain} offers no SASL mechanism ({result.get('stream_error')})"
+    assert not offered & NEVER, f"{domain} offers {sorted(offered & NEVER)}"
+    allowed = MECHANISMS.get(mode, set())
+    assert offered <= allowed, (
+        f"{domain} ({mode}) offers {sorted(offered - allowed)} beyond {sorted(allowed)}")
+
+
 def test_anonymous_refused_on_main_domain(target, prosody_state):
-    """after STARTTLS, the main domain does not offer ANONYMOUS and refuses it."""
+    """after STARTTLS, the main domain refuses an anonymous login (token mode: ANONYMOUS
+    is how a JWT arrives, so a login without a token must be refused)."""
     domain = prosody_state["domain"]
     result = _probe(target, domain)
-    assert "ANONYMOUS" not in result["mechanisms"], (
-        f"{domain} offers ANONYMOUS: anyone could open rooms ({result['mechanisms']})")
+    if _token_without_module(prosody_state):
+        assert result["auth"] is None and result.get("stream_error"), (
+            f"{domain} let the probe go on to authenticate: {result}")
+        return
+    if _auth(prosody_state) != "token":
+        assert "ANONYMOUS" not in result["mechanisms"], (
+            f"{domain} offers ANONYMOUS: anyone could open rooms ({result['mechanisms']})")
     assert result["auth"]["result"] == "failure", f"{domain} accepted an anonymous login"
     assert result["auth"]["condition"] in ("invalid-mechanism", "mechanism-too-weak",
                                            "not-authorized"), result["auth"]
+
+
+def test_token_auth_available(target, prosody_state):
+    """token mode: Jitsi's mod_auth_token is installed where prosody loads it."""
+    if _auth(prosody_state) != "token":
+        pytest.skip(f"prosody authenticates with {_auth(prosody_state)!r}, not token")
+    if prosody_state.get("auth_runs") is False:
+        pytest.skip(prosody_state.get("auth_reason") or "token auth cannot run on this host")
+    path = "/usr/share/jitsi-meet/prosody-plugins/mod_auth_token.lua"
+    assert target.run("test -f %s", path).rc == 0, f"{path} is missing"
+
+
+def test_turn_secret_shared_with_coturn(target, prosody_state):
+    """prosody's external_service_secret is coturn's static-auth-secret (compared on the
+    host as root; neither is ever printed)."""
+    coturn = require_web_state(target, "coturn")
+    files = [f for f in prosody_state.get("config_files") or [] if "/conf.avail/" in f
+             or "/conf.d/" in f]
+    assert files, "prosody.json names no hosts file"
+    out = run_ok(target, "python3 -c %s %s %s", _COMPARE_SECRETS, files[0],
+                 coturn.get("conf") or "/etc/turnserver.conf",
+                 what="comparing the TURN secrets").strip()
+    assert out == "same", ("prosody's external_service_secret and coturn's static-auth-secret "
+                           + ("differ" if out == "differ" else f"cannot be compared: {out}"))
+
+
+def test_component_accounts(target, prosody_state):
+    """focus@auth.<domain> (jicofo) and jvb@auth.<domain> (videobridge) exist."""
+    accounts = prosody_state.get("component_accounts")
+    if not accounts:
+        pytest.fail("prosody.json names no component_accounts (role older than this check?)",
+                    pytrace=False)
+    from jitsi_sovereign.users import storage_name
+
+    missing = []
+    for jid in accounts:
+        user, _, host = jid.partition("@")
+        path = f"/var/lib/prosody/{storage_name(host)}/accounts/{storage_name(user)}.dat"
+        if target.run("test -f %s", path).rc != 0:
+            missing.append(jid)
+    assert not missing, f"missing accounts: {', '.join(missing)}"
+
+
+def test_jitsi_components(target, prosody_state):
+    """with Jitsi's modules: lobby, brewery (internal.auth) and focus components configured."""
+    if not prosody_state.get("jitsi_modules"):
+        pytest.skip("Jitsi's prosody modules are not loaded: "
+                    + str(prosody_state.get("jitsi_modules_reason") or "not installed"))
+    files = [f for f in prosody_state.get("config_files") or [] if "/conf.avail/" in f]
+    for component in prosody_state.get("jitsi_components") or []:
+        found = target.run("grep -qF %s %s", f'Component "{component}"', files[0])
+        assert found.rc == 0, f"{component} is not configured in {files[0]}"
 
 
 def test_anonymous_refused_on_auth_domain(target, prosody_state):

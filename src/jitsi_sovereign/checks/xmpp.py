@@ -6,7 +6,12 @@ read from stdin, never from the command line. The answer is JSON on stdout:
 
     {"domain", "starttls_offered", "mechanisms_before_tls", "tls_version",
      "mechanisms", "auth": {"mechanism", "result": "success" | "failure",
-                            "condition": "not-authorized" | "invalid-mechanism" | ...}}
+                            "condition": "not-authorized" | "invalid-mechanism" | ...},
+     "stream_error": null | {"condition", "text"}}
+
+``stream_error``: the server closed the stream after TLS instead of offering features
+(prosody does so when a domain has no usable authentication, e.g. token mode without
+Jitsi's mod_auth_token): no mechanism is offered then, and nobody can log in.
 
 Request: {"domain": D, "host": "127.0.0.1", "port": 5222, "mechanism": "ANONYMOUS" |
 "PLAIN" | null, "user": U} (PLAIN reads the password from the first line of stdin).
@@ -31,6 +36,25 @@ class ProbeError(Exception):
     pass
 
 
+class StreamClosed(ProbeError):
+    """The server ended the stream with a stream error."""
+
+    def __init__(self, message: str, text: str):
+        super().__init__(message)
+        self.text = text
+
+
+def stream_error_of(text: str) -> dict | None:
+    block = re.search(r"<stream:error>(.*?)</stream:error>", text, re.S)
+    if not block:
+        return None
+    cond = re.search(r"<([a-z-]+)\s+xmlns=['\"]urn:ietf:params:xml:ns:xmpp-streams['\"]\s*/>",
+                     block.group(1))
+    words = re.search(r"<text[^>]*>(.*?)</text>", block.group(1), re.S)
+    return {"condition": cond.group(1) if cond else None,
+            "text": words.group(1).strip() if words else None}
+
+
 def _header(domain: str) -> bytes:
     return (f"<?xml version='1.0'?><stream:stream to='{domain}' version='1.0' "
             "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>").encode()
@@ -45,7 +69,7 @@ def _read_until(sock, pattern: str, what: str) -> str:
         if rx.search(text):
             return text
         if "</stream:stream>" in text or ("<stream:error" in text and "</stream:error>" in text):
-            raise ProbeError(f"server closed the stream waiting for {what}: {text[-300:]}")
+            raise StreamClosed(f"server closed the stream waiting for {what}: {text[-300:]}", text)
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         try:
             chunk = sock.recv(65536)
@@ -74,7 +98,7 @@ def probe(domain: str, host: str = "127.0.0.1", port: int = 5222,
           mechanism: str | None = None, user: str | None = None,
           password: str | None = None) -> dict:
     out: dict = {"domain": domain, "starttls_offered": False, "mechanisms_before_tls": [],
-                 "tls_version": None, "mechanisms": [], "auth": None}
+                 "tls_version": None, "mechanisms": [], "auth": None, "stream_error": None}
     raw = socket.create_connection((host, port), timeout=TIMEOUT)
     try:
         raw.sendall(_header(domain))
@@ -91,7 +115,11 @@ def probe(domain: str, host: str = "127.0.0.1", port: int = 5222,
         sock = ctx.wrap_socket(raw, server_hostname=domain)
         out["tls_version"] = sock.version()
         sock.sendall(_header(domain))
-        features = _read_until(sock, r"</stream:features>", "stream features after TLS")
+        try:
+            features = _read_until(sock, r"</stream:features>", "stream features after TLS")
+        except StreamClosed as exc:
+            out["stream_error"] = stream_error_of(exc.text) or {"condition": None, "text": None}
+            return out
         out["mechanisms"] = mechanisms_of(features)
         if mechanism:
             if mechanism == "PLAIN":
