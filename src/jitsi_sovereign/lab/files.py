@@ -127,6 +127,7 @@ def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
             "tls_acme_ca_bundle": str(acme.ca_bundle),
             RENEW_VAR: LAB_RENEW_BEFORE_DAYS,
             "tls_acme_preflight_dns": False,
+            "jitsi_packages_required": False,  # the lab cannot reach Jitsi's repository
             TRUST_STORE_VAR: str(acme.root),
         })
     body = {"all": {"children": {INVENTORY_GROUP: {"hosts": host_vars, "vars": group_vars}}}}

@@ -1,0 +1,87 @@
+"""Refresh only Jitsi's apt source and tell whether the pinned versions can be installed.
+
+Read-only for the system's configuration (it refreshes the package lists of that one
+source, like `apt-get update` does). argv[1] is a JSON request:
+  {"sources": path of the deb822 file, "packages": {name: version},
+   "forbidden": [names], "timeout": seconds}
+The answer, JSON on stdout:
+  reachable: bool        the source's index was fetched and its signature verified
+  error:     str | null  apt's error line when not
+  available: {name: bool}            the pinned version is in that source's index
+  installed: {name: version | null}  what dpkg has now (forbidden names too)
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+_ENV = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
+
+
+def _apt_options(sources, timeout):
+    return ["-o", "Dir::Etc::SourceList=" + sources,
+            "-o", "Dir::Etc::SourceParts=/dev/null",
+            "-o", "APT::Get::List-Cleanup=0",
+            "-o", "Acquire::Retries=0",
+            "-o", "Acquire::http::Timeout=%d" % timeout,
+            "-o", "Acquire::https::Timeout=%d" % timeout,
+            "-o", "DPkg::Lock::Timeout=60"]
+
+
+def _error_line(output):
+    """The most telling line of a failed `apt-get update`."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        # "Err:1 https://... InRelease" followed by the indented reason
+        if line.startswith("Err:") and i + 1 < len(lines) and lines[i + 1].startswith(" "):
+            return " ".join((line.split(" ", 1)[1] + ": " + lines[i + 1].strip()).split())
+    for prefix in ("W: GPG error", "E: The repository", "W: Failed to fetch", "E:", "W:"):
+        for line in lines:
+            if line.startswith(prefix) and "Some index files failed" not in line:
+                return " ".join(line.split())
+    return None
+
+
+def _installed(names):
+    res = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev} ${Version}\n",
+                          *names], capture_output=True, text=True, check=False, env=_ENV)
+    found = {}
+    for line in res.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "ii":
+            found[fields[0]] = fields[2]
+    return {name: found.get(name) for name in names}
+
+
+def main():
+    req = json.loads(sys.argv[1])
+    sources, packages = req["sources"], req["packages"]
+    timeout = int(req.get("timeout", 10))
+    out = {"reachable": False, "error": None, "available": {name: False for name in packages},
+           "installed": _installed(list(packages) + list(req.get("forbidden", [])))}
+    if not os.path.isfile(sources):
+        out["error"] = "%s is not in place yet (dry run)" % sources
+        print(json.dumps(out))
+        return
+    opts = _apt_options(sources, timeout)
+    res = subprocess.run(["apt-get", "update", *opts], capture_output=True, text=True,
+                         check=False, env=_ENV)
+    output = res.stdout + "\n" + res.stderr
+    failed = res.returncode != 0 or re.search(r"^(Err:|E: |W: Failed to fetch|W: GPG error)",
+                                              output, re.M)
+    if failed:
+        out["error"] = _error_line(output) or "apt-get update failed (rc=%d)" % res.returncode
+        print(json.dumps(out))
+        return
+    out["reachable"] = True
+    for name, version in packages.items():
+        show = subprocess.run(["apt-cache", *opts, "show", "%s=%s" % (name, version)],
+                              capture_output=True, text=True, check=False, env=_ENV)
+        out["available"][name] = show.returncode == 0 and ("Version: " + version) in show.stdout
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
