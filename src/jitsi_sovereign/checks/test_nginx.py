@@ -2,15 +2,21 @@
 
 The Mozilla 6.0 intermediate settings and the baseline headers are hard-coded here;
 what the role promises (HSTS max-age, framing allow-list, access log) comes from
-nginx.json. Skipped as a whole when the inventory gives the host no domain.
+nginx.json. Jitsi Meet's locations: every proxy to loopback, the websocket upgrade
+passed, and from outside a BOSH request and a websocket upgrade reach prosody.
+Skipped as a whole when the inventory gives the host no domain.
 """
 
 from __future__ import annotations
 
+import base64
+import os
+from urllib.parse import urlsplit
+
 import pytest
 
 from jitsi_sovereign.checks import tlsparse
-from jitsi_sovereign.checks.helpers import domain_of
+from jitsi_sovereign.checks.helpers import domain_of, require_web_state
 
 # directive -> (expected arguments, joined by spaces; how to compare)
 TLS_DIRECTIVES = {
@@ -125,3 +131,138 @@ def test_access_log(target, nginx_conf, nginx_state):
         problems += [f"nginx.json promises access_log off, found access_log {a}"
                      for a in logging]
     assert not problems, "; ".join(problems)
+
+
+# ------------------------------------------------------------------ Jitsi Meet's locations
+
+# Location (as nginx -T writes its arguments) -> the loopback upstream it proxies to.
+JITSI_PROXIES = {
+    "= /http-bind": ("127.0.0.1", 5280, "prosody BOSH"),
+    "= /xmpp-websocket": ("127.0.0.1", 5280, "prosody websocket"),
+    "^~ /colibri-ws/": ("127.0.0.1", 9090, "videobridge colibri websocket"),
+}
+WEBSOCKETS = ["= /xmpp-websocket", "^~ /colibri-ws/"]
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _jitsi(nginx_state) -> dict:
+    info = nginx_state.get("jitsi")
+    if not isinstance(info, dict):
+        pytest.fail("nginx.json says nothing about Jitsi's locations (role nginx too old?)",
+                    pytrace=False)
+    if not info.get("enabled"):
+        pytest.skip("nginx_jitsi is false: the site serves no Jitsi location")
+    return info
+
+
+def _locations(chain) -> dict[str, object]:
+    return {" ".join(loc.args): loc for loc in tlsparse.locations(chain[-1])}
+
+
+def test_jitsi_locations(target, nginx_conf, nginx_state):
+    """Jitsi's locations are in the HTTPS server: /config.js, BOSH, websocket, colibri."""
+    info = _jitsi(nginx_state)
+    locs = _locations(_https(nginx_conf, nginx_state, target))
+    problems = []
+    config_js = locs.get("= /config.js")
+    if config_js is None:
+        problems.append("no `location = /config.js`")
+    else:
+        alias = [" ".join(d.args) for d in config_js.children("alias")]
+        if alias != [info.get("config_js")]:
+            problems.append(f"/config.js has alias {alias}, nginx.json promises "
+                            f"{info.get('config_js')}")
+    for where, (host, port, what) in JITSI_PROXIES.items():
+        loc = locs.get(where)
+        if loc is None:
+            problems.append(f"no `location {where}` ({what})")
+            continue
+        passes = [d.args[0] for d in loc.children("proxy_pass") if d.args]
+        if len(passes) != 1 or urlsplit(passes[0]).hostname != host \
+                or urlsplit(passes[0]).port != port:
+            problems.append(f"location {where} proxies to {passes}, wants http://{host}:{port}")
+    assert not problems, "; ".join(problems)
+
+
+def test_proxies_loopback(target, nginx_conf, nginx_state):
+    """every proxy_pass of the meeting site goes to a loopback address."""
+    _jitsi(nginx_state)
+    chain = _https(nginx_conf, nginx_state, target)
+    blocks = [chain[-1], *tlsparse.locations(chain[-1])]
+    found, bad = 0, []
+    for block in blocks:
+        for d in block.children("proxy_pass"):
+            found += 1
+            host = urlsplit(d.args[0] if d.args else "").hostname
+            if host not in LOOPBACK:
+                where = "server" if block is chain[-1] else f"location {' '.join(block.args)}"
+                bad.append(f"{where}: proxy_pass {' '.join(d.args)}")
+    assert found, "no proxy_pass in the HTTPS server (Jitsi's locations are missing)"
+    assert not bad, "proxies to a non-loopback address: " + "; ".join(bad)
+
+
+@pytest.mark.parametrize("where", WEBSOCKETS)
+def test_websocket_proxy(where, target, nginx_conf, nginx_state):
+    """websocket location passes the upgrade (HTTP/1.1, Upgrade and Connection headers)."""
+    _jitsi(nginx_state)
+    loc = _locations(_https(nginx_conf, nginx_state, target)).get(where)
+    assert loc is not None, f"no `location {where}`"
+    version = [" ".join(d.args) for d in loc.children("proxy_http_version")]
+    set_headers = {d.args[0].lower(): " ".join(d.args[1:]) for d in loc.children("proxy_set_header")
+                   if d.args}
+    problems = []
+    if version != ["1.1"]:
+        problems.append(f"proxy_http_version {version or 'unset (1.0)'}, wants 1.1")
+    if set_headers.get("upgrade") != "$http_upgrade":
+        problems.append(f"Upgrade header {set_headers.get('upgrade')!r}, wants $http_upgrade")
+    if set_headers.get("connection", "").lower() != "upgrade":
+        problems.append(f"Connection header {set_headers.get('connection')!r}, wants upgrade")
+    assert not problems, f"location {where}: " + "; ".join(problems)
+
+
+BOSH_BODY = ("<body rid='4242' to='{domain}' xml:lang='en' wait='5' hold='1' "
+             "content='text/xml; charset=utf-8' ver='1.6' xmpp:version='1.0' "
+             "xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'/>")
+
+
+def _prosody(target) -> dict:
+    return require_web_state(target, "prosody")
+
+
+def test_bosh_reaches_prosody(target, nginx_state):
+    """a BOSH session request to https://<domain>/http-bind gets prosody's answer (a sid)."""
+    _jitsi(nginx_state)
+    _prosody(target)
+    from jitsi_sovereign.checks.test_jitsi_web import https_request
+
+    body = BOSH_BODY.format(domain=domain_of(target)).encode()
+    answer = https_request(target, "/http-bind", method="POST", body=body, verify=False,
+                           headers={"Content-Type": "text/xml; charset=utf-8"},
+                           port=int(nginx_state.get("https_port") or 443))
+    assert answer.error is None, f"POST /http-bind: {answer.error}"
+    text = answer.body.decode(errors="replace")
+    assert answer.status == 200, (f"POST /http-bind answers {answer.status} "
+                                  f"({text[:120]!r}): prosody's BOSH is not reached")
+    assert "http://jabber.org/protocol/httpbind" in text and "sid=" in text, (
+        f"POST /http-bind answers without a BOSH session: {text[:200]!r}")
+    assert "type='terminate'" not in text and 'type="terminate"' not in text, (
+        f"prosody terminated the BOSH session: {text[:200]!r}")
+
+
+def test_websocket_reaches_prosody(target, nginx_state):
+    """a websocket upgrade on https://<domain>/xmpp-websocket is accepted by prosody (101, xmpp)."""
+    _jitsi(nginx_state)
+    _prosody(target)
+    from jitsi_sovereign.checks.test_jitsi_web import https_request
+
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade",
+               "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+               "Sec-WebSocket-Version": "13", "Sec-WebSocket-Protocol": "xmpp",
+               "Origin": f"https://{domain_of(target)}"}
+    answer = https_request(target, "/xmpp-websocket", headers=headers, verify=False,
+                           port=int(nginx_state.get("https_port") or 443))
+    assert answer.error is None, f"GET /xmpp-websocket: {answer.error}"
+    assert answer.status == 101, (f"GET /xmpp-websocket (upgrade) answers {answer.status} "
+                                  f"({answer.body[:120]!r}), wants 101 from prosody")
+    assert answer.headers.get("sec-websocket-protocol", "").lower() == "xmpp", (
+        f"the websocket protocol is {answer.headers.get('sec-websocket-protocol')!r}, wants xmpp")

@@ -1,0 +1,62 @@
+"""Filter jitsi_sovereign_configjs_check: config.js checked on the controller before it is written.
+
+    content: "{{ lookup('ansible.builtin.template', 'config.js.j2')
+                 | jitsi_sovereign_configjs_check(domain, promises) }}"
+
+Returns the text unchanged, or fails the task with every problem (foreign hosts, wrong
+or forbidden keys, syntax error), each naming its key. The parsing and the rules live
+in jitsi_sovereign.confcheck.configjs (esprima), shared with the checks. Ansible loads
+this directory for playbooks/site.yml (and molecule's converge, which imports it).
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from jitsi_sovereign.confcheck import configjs
+except ImportError as exc:  # pragma: no cover - the controller lacks the package
+    configjs = None
+    _IMPORT_ERROR = str(exc)
+
+
+def _promises(domain: str, promises: dict) -> dict:
+    p = dict(promises or {})
+    return configjs.expected(
+        domain, guest_domain=p.get("guest_domain") or None, e2ee=str(p.get("e2ee", "available")),
+        language=str(p.get("default_language", "fr")), stun_port=int(p.get("stun_port", 3478)),
+        lobby_chat=bool(p.get("lobby_chat", True)))
+
+
+def configjs_check(text, domain, promises=None):
+    if configjs is None:
+        raise AnsibleFilterError(
+            f"jitsi_sovereign_configjs_check needs the jitsi_sovereign package and esprima on the "
+            f"controller ({_IMPORT_ERROR}): run Ansible from the project's virtualenv")
+    try:
+        configjs.check(str(text), str(domain), _promises(str(domain), promises))
+    except configjs.ConfigJsError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+    return text
+
+
+def js_object_check(text, domain, name):
+    """A `var <name> = {...}` file (e.g. interface_config overrides): literal values only,
+    no host outside ``domain``."""
+    if configjs is None:
+        raise AnsibleFilterError(f"jitsi_sovereign_js_object_check needs the jitsi_sovereign "
+                                 f"package on the controller ({_IMPORT_ERROR})")
+    try:
+        parsed = configjs.parse(str(text), name=str(name))
+    except configjs.ConfigJsError as exc:
+        raise AnsibleFilterError(f"{name}: {exc}") from exc
+    foreign = configjs.foreign_hosts(parsed.hosts, str(domain))
+    if foreign:
+        raise AnsibleFilterError(f"{name} names hosts other than {domain}: {', '.join(foreign)}")
+    return text
+
+
+class FilterModule:
+    def filters(self):
+        return {"jitsi_sovereign_configjs_check": configjs_check,
+                "jitsi_sovereign_js_object_check": js_object_check}
