@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jinja2
@@ -219,13 +217,20 @@ def test_probe_error_lines() -> None:
     assert probe._error_line("Hit:1 https://download.jitsi.org stable/ InRelease\n") is None
 
 
-def test_probe_without_sources_file(tmp_path: Path) -> None:
-    request = {"sources": str(tmp_path / "missing.sources"), "packages": {"jicofo": "1.0-1189-1"},
-               "forbidden": ["jitsi-meet-web-config"], "timeout": 1}
-    if shutil.which("dpkg-query") is None:
-        pytest.skip("dpkg-query is not installed here")
-    out = subprocess.run([sys.executable, str(ROLE / "files" / "probe.py"), json.dumps(request)],
-                         capture_output=True, text=True, check=True).stdout
-    answer = json.loads(out)
-    assert answer["reachable"] is False and "not in place yet" in answer["error"]
-    assert answer["available"] == {"jicofo": False}
+def test_probe_writes_source_and_key(tmp_path: Path) -> None:
+    probe = _load(ROLE / "files" / "probe.py", "jsov_jitsi_probe2")
+    tmp = tmp_path / "probe"
+    tmp.mkdir()
+    request = {"uris": "https://apt.example.org/jitsi", "suite": "stable", "components": ["main"],
+               "key": KEY.read_text()}
+    sources = Path(probe._write_source(str(tmp), request))
+    stanza = checks.parse_deb822(sources.read_text())[0]
+    assert stanza == {"Types": "deb", "URIs": "https://apt.example.org/jitsi", "Suites": "stable",
+                      "Components": "main", "Signed-By": str(tmp / "jitsi.asc")}
+    assert openpgp.fingerprints((tmp / "jitsi.asc").read_text()) == [JITSI_FPR]
+    # apt's unprivileged _apt user must read both.
+    assert oct(tmp.stat().st_mode & 0o777) == "0o755"
+    assert oct(sources.stat().st_mode & 0o777) == "0o644"
+    flat = checks.parse_deb822(Path(probe._write_source(
+        str(tmp), {**request, "suite": "stable/", "components": []})).read_text())[0]
+    assert "Components" not in flat and flat["Suites"] == "stable/"

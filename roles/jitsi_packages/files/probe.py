@@ -1,9 +1,11 @@
 """Refresh only Jitsi's apt source and tell whether the pinned versions can be installed.
 
-Read-only for the system's configuration (it refreshes the package lists of that one
-source, like `apt-get update` does). argv[1] is a JSON request:
-  {"sources": path of the deb822 file, "packages": {name: version},
-   "forbidden": [names], "timeout": seconds}
+Changes no configuration: the source and its key are written to a temporary directory
+(removed at the end); only the package lists of that one source are refreshed, as
+`apt-get update` does. Run by the role's preflight, before any change on the host.
+argv[1] is a JSON request:
+  {"uris": url, "suite": suite, "components": [..], "key": armored key text,
+   "packages": {name: version}, "forbidden": [names], "timeout": seconds}
 The answer, JSON on stdout:
   reachable: bool        the source's index was fetched and its signature verified
   error:     str | null  apt's error line when not
@@ -14,8 +16,10 @@ The answer, JSON on stdout:
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 _ENV = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
 
@@ -55,31 +59,48 @@ def _installed(names):
     return {name: found.get(name) for name in names}
 
 
+def _write_source(tmp, req):
+    """The deb822 source and its keyring, readable by apt's unprivileged _apt user."""
+    key = os.path.join(tmp, "jitsi.asc")
+    with open(key, "w", encoding="ascii") as handle:
+        handle.write(req["key"].strip() + "\n")
+    lines = ["Types: deb", "URIs: " + req["uris"], "Suites: " + req["suite"]]
+    if req.get("components"):
+        lines.append("Components: " + " ".join(req["components"]))
+    lines.append("Signed-By: " + key)
+    sources = os.path.join(tmp, "jitsi.sources")
+    with open(sources, "w", encoding="ascii") as handle:
+        handle.write("\n".join(lines) + "\n")
+    for path in (tmp, key, sources):
+        os.chmod(path, 0o755 if path == tmp else 0o644)
+    return sources
+
+
 def main():
     req = json.loads(sys.argv[1])
-    sources, packages = req["sources"], req["packages"]
+    packages = req["packages"]
     timeout = int(req.get("timeout", 10))
     out = {"reachable": False, "error": None, "available": {name: False for name in packages},
            "installed": _installed(list(packages) + list(req.get("forbidden", [])))}
-    if not os.path.isfile(sources):
-        out["error"] = "%s is not in place yet (dry run)" % sources
-        print(json.dumps(out))
-        return
-    opts = _apt_options(sources, timeout)
-    res = subprocess.run(["apt-get", "update", *opts], capture_output=True, text=True,
-                         check=False, env=_ENV)
-    output = res.stdout + "\n" + res.stderr
-    failed = res.returncode != 0 or re.search(r"^(Err:|E: |W: Failed to fetch|W: GPG error)",
-                                              output, re.M)
-    if failed:
-        out["error"] = _error_line(output) or "apt-get update failed (rc=%d)" % res.returncode
-        print(json.dumps(out))
-        return
-    out["reachable"] = True
-    for name, version in packages.items():
-        show = subprocess.run(["apt-cache", *opts, "show", "%s=%s" % (name, version)],
-                              capture_output=True, text=True, check=False, env=_ENV)
-        out["available"][name] = show.returncode == 0 and ("Version: " + version) in show.stdout
+    tmp = tempfile.mkdtemp(prefix="jitsi-sovereign-probe-")
+    try:
+        opts = _apt_options(_write_source(tmp, req), timeout)
+        res = subprocess.run(["apt-get", "update", *opts], capture_output=True, text=True,
+                             check=False, env=_ENV)
+        output = res.stdout + "\n" + res.stderr
+        failed = res.returncode != 0 or re.search(r"^(Err:|E: |W: Failed to fetch|W: GPG error)",
+                                                  output, re.M)
+        if failed:
+            out["error"] = _error_line(output) or "apt-get update failed (rc=%d)" % res.returncode
+        else:
+            out["reachable"] = True
+            for name, version in packages.items():
+                show = subprocess.run(["apt-cache", *opts, "show", "%s=%s" % (name, version)],
+                                      capture_output=True, text=True, check=False, env=_ENV)
+                out["available"][name] = (show.returncode == 0
+                                          and ("Version: " + version) in show.stdout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(out))
 
 
