@@ -95,6 +95,9 @@ _COMMENTS = {
                 "requests a new one only when fewer days than this are left."),
     "tls_acme_preflight_dns": ("The <host>.lab.test names exist only in pebble's mock DNS",
                                "(loopback of the lab machine): a lab host cannot resolve them."),
+    "jitsi_packages_required": ("Jitsi's apt repository is out of the lab's reach: the Jitsi",
+                                "files are rendered and parsed, the checks of its services say",
+                                "SKIPPED and why."),
     TRUST_STORE_VAR: ("The issuing root of this pebble run (new at every pebble start): the",
                       "outside TLS checks verify the chain against it, not the system store."),
 }
@@ -127,7 +130,7 @@ def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
             "tls_acme_ca_bundle": str(acme.ca_bundle),
             RENEW_VAR: LAB_RENEW_BEFORE_DAYS,
             "tls_acme_preflight_dns": False,
-            "jitsi_packages_required": False,  # the lab cannot reach Jitsi's repository
+            "jitsi_packages_required": False,
             TRUST_STORE_VAR: str(acme.root),
         })
     body = {"all": {"children": {INVENTORY_GROUP: {"hosts": host_vars, "vars": group_vars}}}}
