@@ -1,0 +1,81 @@
+"""Filters for HOCON files (jicofo.conf, jvb.conf), checked on the controller before writing.
+
+    _report: "{{ rendered_text | jitsi_sovereign_hocon_check('jicofo.conf', promises,
+                                                              required=[...], forbidden=[...]) }}"
+
+Parses the text with pyhocon and checks it key by key: every ``promises`` path holds
+its value, every ``required`` path is present and not empty, no key or string value
+contains a ``forbidden`` word (e.g. jitsi.net). On success it returns a report that
+holds no value of the file (the files hold passwords, and the task that checks them is
+not no_log so that its error stays readable): the file name, the parser and its
+version, the paths checked. On failure the task fails with every problem, each naming
+its key; a password's value is never shown.
+
+    tree: "{{ text | jitsi_sovereign_hocon_parse('jvb.conf') }}"
+
+returns the parsed tree as plain data (no_log it when the file holds a secret).
+
+The parsing lives in jitsi_sovereign.confcheck.hocon, shared with the checks that read
+the files back from the host. Ansible loads this directory for playbooks/site.yml and
+for molecule's converge (it imports site.yml).
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from jitsi_sovereign.confcheck import hocon
+except ImportError as exc:  # pragma: no cover - the controller lacks the package
+    hocon = None
+    _IMPORT_ERROR = str(exc)
+
+
+def _need_parser(filter_name: str) -> None:
+    if hocon is None:
+        raise AnsibleFilterError(
+            f"{filter_name} needs the jitsi_sovereign package and pyhocon on the controller "
+            f"({_IMPORT_ERROR}): run Ansible from the project's virtualenv")
+
+
+def _parse(text, name: str) -> dict:
+    try:
+        return hocon.parse(str(text), name=str(name))
+    except hocon.HoconError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def hocon_check(text, name, promises=None, required=None, forbidden=None):
+    """Parse and check; a report without any value of the file, or a failure."""
+    _need_parser("jitsi_sovereign_hocon_check")
+    name = str(name)
+    tree = _parse(text, name)
+    problems = hocon.mismatches(tree, dict(promises or {}), name)
+    for path in required or []:
+        value = hocon.get(tree, str(path), None)
+        if value in (None, "", [], {}):
+            problems.append(f"{name}: {path} is missing or empty")
+    found = hocon.find_strings(tree, [str(f) for f in forbidden or []])
+    if found:
+        problems.append(f"{name}: {', '.join(found)} name(s) {' or '.join(map(str, forbidden))} "
+                        "(a third party's server): use the deployment's own")
+    if problems:
+        raise AnsibleFilterError("; ".join(problems))
+    return {
+        "file": name,
+        "parser": hocon.parser_version(),
+        "keys_checked": sorted(map(str, promises or {})) + sorted(map(str, required or [])),
+        "forbidden_absent": [str(f) for f in forbidden or []],
+    }
+
+
+def hocon_parse(text, name):
+    """The parsed tree as plain data (dicts, lists, strings, numbers, booleans)."""
+    _need_parser("jitsi_sovereign_hocon_parse")
+    return _parse(text, str(name))
+
+
+class FilterModule:
+    def filters(self):
+        return {"jitsi_sovereign_hocon_check": hocon_check,
+                "jitsi_sovereign_hocon_parse": hocon_parse}
