@@ -209,13 +209,15 @@ def _require_app(web_state) -> None:
 
 
 def test_web_app_index(target, web_state, https_port, verify_chain):
-    """the web app's index.html is served, its SSI processed (no `<!--#` left)."""
+    """the web app's index.html is served with its SSI processed (config.js inlined, no `<!--#`)."""
     _require_app(web_state)
     answer = https_request(target, "/", verify=verify_chain, port=https_port)
     assert answer.error is None, f"GET /: {answer.error}"
     assert answer.status == 200, f"GET / answers {answer.status}"
-    assert b"config.js" in answer.body, "GET / is not Jitsi Meet's index.html (no config.js)"
     assert b"<!--#" not in answer.body, "GET / still holds SSI directives (ssi off?)"
+    # index.html includes /config.js and /interface_config.js with SSI (include virtual).
+    assert b"var config = {" in answer.body, (
+        "GET / does not inline config.js: not Jitsi Meet's index.html, or SSI off")
 
 
 def test_web_app_room_path(target, web_state, https_port, verify_chain):
@@ -223,12 +225,12 @@ def test_web_app_room_path(target, web_state, https_port, verify_chain):
     _require_app(web_state)
     answer = https_request(target, "/jsovVerifyRoom", verify=verify_chain, port=https_port)
     assert answer.error is None, f"GET /jsovVerifyRoom: {answer.error}"
-    assert answer.status == 200 and b"config.js" in answer.body, (
+    assert answer.status == 200 and b"var config = {" in answer.body, (
         f"GET /jsovVerifyRoom answers {answer.status}, not the web app")
 
 
 def test_interface_config(target, web_state, https_port, verify_chain):
-    """the served interface_config.js ends with the overrides (no jitsi.org link)."""
+    """the served interface_config.js ends with the jitsi_web overrides (no jitsi.org link)."""
     _require_app(web_state)
     answer = https_request(target, "/interface_config.js", verify=verify_chain, port=https_port)
     assert answer.error is None, f"GET /interface_config.js: {answer.error}"
