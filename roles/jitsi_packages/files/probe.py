@@ -24,8 +24,23 @@ import tempfile
 _ENV = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
 
 
-def _apt_options(sources, timeout):
+def _apt_options(tmp, sources, timeout):
+    """Only the Jitsi source, and package lists and caches of its own in ``tmp``: the
+    probe leaves /var/lib/apt untouched (it runs in a preflight, which changes nothing;
+    a touched /var/lib/apt/lists would also make the roles' cache_valid_time skip the
+    refresh they need)."""
+    lists = os.path.join(tmp, "lists")
+    os.makedirs(os.path.join(lists, "partial"))
+    os.makedirs(os.path.join(tmp, "cache", "archives", "partial"))
+    try:  # apt downloads as its unprivileged user into lists/partial
+        import pwd
+        apt_user = pwd.getpwnam("_apt")
+        os.chown(os.path.join(lists, "partial"), apt_user.pw_uid, -1)
+    except KeyError:
+        pass
     return ["-o", "Dir::Etc::SourceList=" + sources,
+            "-o", "Dir::State::Lists=" + lists,
+            "-o", "Dir::Cache=" + os.path.join(tmp, "cache"),
             "-o", "Dir::Etc::SourceParts=/dev/null",
             "-o", "APT::Get::List-Cleanup=0",
             "-o", "Acquire::Retries=0",
@@ -84,7 +99,7 @@ def main():
            "installed": _installed(list(packages) + list(req.get("forbidden", [])))}
     tmp = tempfile.mkdtemp(prefix="jitsi-sovereign-probe-")
     try:
-        opts = _apt_options(_write_source(tmp, req), timeout)
+        opts = _apt_options(tmp, _write_source(tmp, req), timeout)
         res = subprocess.run(["apt-get", "update", *opts], capture_output=True, text=True,
                              check=False, env=_ENV)
         output = res.stdout + "\n" + res.stderr
