@@ -13,7 +13,7 @@ validated here is exactly what ``ansible-playbook`` will see. Checks:
   network addresses (``192.0.2.0/24``), without host bits set;
 * the project-wide ``jitsi_sovereign_*`` variables are known names, and the meeting's
   settings hold together: a known auth mode, a guest domain that is not the main
-  domain, a public IP whenever a private (NAT) one is given, LDAP over TLS only, a JWT
+  domain, both NAT addresses or neither (the public one public), LDAP over TLS only, a JWT
   secret of 32 characters or more (the roles' preflights check the same on the host side,
   for runs without the CLI).
 
@@ -216,6 +216,12 @@ def check_stack(host: str, hv: dict[str, Any]) -> list[UserError]:
             "jitsi_sovereign_public_ip: the videobridge and coturn could not tell clients "
             "where to send media",
             "set jitsi_sovereign_public_ip to the VM's public (floating) address"))
+    if public and not private:
+        errors.append(UserError(
+            f"{host}: jitsi_sovereign_public_ip={public!r} without jitsi_sovereign_private_ip: "
+            "the NAT mapping needs both addresses",
+            "add jitsi_sovereign_private_ip (the VM's own address that the public one maps to), "
+            "or remove jitsi_sovereign_public_ip when the VM holds its public address itself"))
     if public_ip is not None and not public_ip.is_global:
         errors.append(UserError(
             f"{host}: jitsi_sovereign_public_ip={public!r} is not a public address",
