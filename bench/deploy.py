@@ -25,6 +25,22 @@ from jitsi_sovereign.verify import run_verify
 TARGETS = {"lab up": 5.0, "first converge": 120.0, "idempotent re-run": 30.0, "verify": 10.0}
 
 
+def slowest_tasks(log_dir, count: int = 8) -> list[tuple[float, str]]:
+    """The run's slowest tasks (ansible-runner's job events carry each task's duration)."""
+    import json
+    from pathlib import Path
+
+    per_task: dict[str, float] = {}
+    for path in Path(log_dir).glob("job_events/*.json"):
+        event = json.loads(path.read_text())
+        data = event.get("event_data") or {}
+        if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_on_skipped") \
+                and data.get("duration") is not None:
+            name = f"{data.get('role') or '-'}: {data.get('task')}"
+            per_task[name] = per_task.get(name, 0.0) + float(data["duration"])
+    return sorted(((secs, name) for name, secs in per_task.items()), reverse=True)[:count]
+
+
 def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
     start = time.monotonic()
     value = fn(*args, **kwargs)
@@ -58,6 +74,11 @@ def main() -> int:
     finally:
         if not args.keep:
             lab.down([name])
+
+    for label, run in (("first converge", first), ("idempotent re-run", second)):
+        print(f"\nslowest tasks of the {label}:")
+        for secs, name in slowest_tasks(run.log_dir):
+            print(f"  {secs:6.1f} s  {name}")
 
     changed = sum(c["changed"] for c in second.stats.values())
     print("\nfigure                 seconds   target")

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from jitsi_sovereign.confcheck import configjs
-except ImportError as exc:  # pragma: no cover - the controller lacks the package
-    configjs = None
-    _IMPORT_ERROR = str(exc)
+
+def _configjs(filter_name: str):
+    """The checker, imported on first use: Ansible loads this file for every task that
+    templates (esprima alone takes ~1 s to import), most of which never call it."""
+    try:
+        from jitsi_sovereign.confcheck import configjs
+    except ImportError as exc:  # pragma: no cover - the controller lacks the package
+        raise AnsibleFilterError(
+            f"{filter_name} needs the jitsi_sovereign package and esprima on the controller "
+            f"({exc}): run Ansible from the project's virtualenv") from None
+    return configjs
 
 
-def _promises(domain: str, promises: dict) -> dict:
+def _promises(configjs, domain: str, promises: dict) -> dict:
     p = dict(promises or {})
     return configjs.expected(
         domain, guest_domain=p.get("guest_domain") or None, e2ee=str(p.get("e2ee", "available")),
@@ -29,12 +35,9 @@ def _promises(domain: str, promises: dict) -> dict:
 
 
 def configjs_check(text, domain, promises=None):
-    if configjs is None:
-        raise AnsibleFilterError(
-            f"jitsi_sovereign_configjs_check needs the jitsi_sovereign package and esprima on the "
-            f"controller ({_IMPORT_ERROR}): run Ansible from the project's virtualenv")
+    configjs = _configjs("jitsi_sovereign_configjs_check")
     try:
-        configjs.check(str(text), str(domain), _promises(str(domain), promises))
+        configjs.check(str(text), str(domain), _promises(configjs, str(domain), promises))
     except configjs.ConfigJsError as exc:
         raise AnsibleFilterError(str(exc)) from exc
     return text
@@ -43,9 +46,7 @@ def configjs_check(text, domain, promises=None):
 def js_object_check(text, domain, name):
     """A `var <name> = {...}` file (e.g. interface_config overrides): literal values only,
     no host outside ``domain``."""
-    if configjs is None:
-        raise AnsibleFilterError(f"jitsi_sovereign_js_object_check needs the jitsi_sovereign "
-                                 f"package on the controller ({_IMPORT_ERROR})")
+    configjs = _configjs("jitsi_sovereign_js_object_check")
     try:
         parsed = configjs.parse(str(text), name=str(name))
     except configjs.ConfigJsError as exc:

@@ -24,21 +24,20 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from jitsi_sovereign.confcheck import hocon
-except ImportError as exc:  # pragma: no cover - the controller lacks the package
-    hocon = None
-    _IMPORT_ERROR = str(exc)
 
-
-def _need_parser(filter_name: str) -> None:
-    if hocon is None:
+def _hocon(filter_name: str):
+    """The parser, imported on first use: Ansible loads this file for every task that
+    templates, most of which never call it."""
+    try:
+        from jitsi_sovereign.confcheck import hocon
+    except ImportError as exc:  # pragma: no cover - the controller lacks the package
         raise AnsibleFilterError(
             f"{filter_name} needs the jitsi_sovereign package and pyhocon on the controller "
-            f"({_IMPORT_ERROR}): run Ansible from the project's virtualenv")
+            f"({exc}): run Ansible from the project's virtualenv") from None
+    return hocon
 
 
-def _parse(text, name: str) -> dict:
+def _parse(hocon, text, name: str) -> dict:
     try:
         return hocon.parse(str(text), name=str(name))
     except hocon.HoconError as exc:
@@ -47,9 +46,9 @@ def _parse(text, name: str) -> dict:
 
 def hocon_check(text, name, promises=None, required=None, forbidden=None):
     """Parse and check; a report without any value of the file, or a failure."""
-    _need_parser("jitsi_sovereign_hocon_check")
+    hocon = _hocon("jitsi_sovereign_hocon_check")
     name = str(name)
-    tree = _parse(text, name)
+    tree = _parse(hocon, text, name)
     problems = hocon.mismatches(tree, dict(promises or {}), name)
     for path in required or []:
         value = hocon.get(tree, str(path), None)
@@ -71,8 +70,7 @@ def hocon_check(text, name, promises=None, required=None, forbidden=None):
 
 def hocon_parse(text, name):
     """The parsed tree as plain data (dicts, lists, strings, numbers, booleans)."""
-    _need_parser("jitsi_sovereign_hocon_parse")
-    return _parse(text, str(name))
+    return _parse(_hocon("jitsi_sovereign_hocon_parse"), text, str(name))
 
 
 class FilterModule:

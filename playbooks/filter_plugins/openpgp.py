@@ -12,15 +12,20 @@ from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from jitsi_sovereign.confcheck import openpgp
-except ImportError:  # ansible-playbook from another Python than the project's venv
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from jitsi_sovereign.confcheck import openpgp
+
+def _openpgp():
+    """Imported on first use: Ansible loads this file for every task that templates."""
+    try:
+        from jitsi_sovereign.confcheck import openpgp
+    except ImportError:  # ansible-playbook from another Python than the project's venv
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+        from jitsi_sovereign.confcheck import openpgp
+    return openpgp
 
 
 def openpgp_fingerprints(content):
     """Primary-key fingerprints of an armored (or binary) public key file."""
+    openpgp = _openpgp()
     try:
         return openpgp.fingerprints(content)
     except openpgp.OpenPGPError as exc:
@@ -29,6 +34,7 @@ def openpgp_fingerprints(content):
 
 def openpgp_fingerprint_normalize(value):
     """40 upper-case hex digits, spaces and a 0x prefix removed."""
+    openpgp = _openpgp()
     try:
         return openpgp.normalize_fingerprint(value)
     except ValueError as exc:
