@@ -257,6 +257,22 @@ def _each_host(inventory: Path, limit: str | None, action) -> None:
             close()
 
 
+def _each_host_with_password(inventory: Path, limit: str | None, from_stdin: bool,
+                             action) -> None:
+    """Connect and read every host's auth mode first (token/ldap refuse: the accounts
+    live elsewhere), and only then ask for the password."""
+    hosts = _user_hosts(inventory, limit)
+    try:
+        for uh, _close in hosts:
+            uh.domain  # noqa: B018 - reads prosody.json, refuses in token and ldap mode
+        password = _read_password(from_stdin)
+        for uh, _close in hosts:
+            action(uh, password)
+    finally:
+        for _uh, close in hosts:
+            close()
+
+
 @users_app.command("add")
 def users_add(inventory: InventoryOpt, user: UserArg, limit: LimitOpt = None,
               password_stdin: PasswordStdinOpt = False) -> None:
@@ -264,13 +280,12 @@ def users_add(inventory: InventoryOpt, user: UserArg, limit: LimitOpt = None,
     from jitsi_sovereign.users import check_user
 
     check_user(user)
-    password = _read_password(password_stdin)
 
-    def act(uh) -> None:
+    def act(uh, password: str) -> None:
         uh.add(user, password)
         console.print(f"[green]added[/] {user}@{uh.domain} ({uh.name})")
 
-    _each_host(inventory, limit, act)
+    _each_host_with_password(inventory, limit, password_stdin, act)
 
 
 @users_app.command("passwd")
@@ -280,13 +295,12 @@ def users_passwd(inventory: InventoryOpt, user: UserArg, limit: LimitOpt = None,
     from jitsi_sovereign.users import check_user
 
     check_user(user)
-    password = _read_password(password_stdin)
 
-    def act(uh) -> None:
+    def act(uh, password: str) -> None:
         uh.passwd(user, password)
         console.print(f"[green]password changed[/] {user}@{uh.domain} ({uh.name})")
 
-    _each_host(inventory, limit, act)
+    _each_host_with_password(inventory, limit, password_stdin, act)
 
 
 @users_app.command("remove")

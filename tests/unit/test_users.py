@@ -126,6 +126,19 @@ def test_cli_refuses_in_token_mode(monkeypatch):
     assert fake.mutations() == []
 
 
+def test_cli_refuses_in_ldap_mode_before_asking_a_password(monkeypatch):
+    fake = FakeHost(auth="ldap", ldap_url="ldaps://dir.example.org")
+    _patch_hosts(monkeypatch, fake)
+    asked = []
+    monkeypatch.setattr(cli, "_read_password", lambda from_stdin: asked.append(1) or "x" * 12)
+    with pytest.raises(UserError) as info:
+        CliRunner().invoke(cli.app, ["users", "passwd", "-i", "inv", "alice"],
+                           catch_exceptions=False)
+    assert "directory ldaps://dir.example.org" in str(info.value)
+    assert asked == []  # the mode is read before the prompt: nobody types a password in vain
+    assert fake.mutations() == []
+
+
 def test_unknown_auth_mode_is_refused():
     fake = FakeHost(auth="kerberos")
     with pytest.raises(UserError, match="prosody_auth is 'kerberos'"):
