@@ -249,3 +249,51 @@ def start_turn_tls_scan(t: Target) -> None:
         start_background(t, f"turn_tls_old_{version}", functools.partial(
             turnprobe.tls_version_accepted, t.address, port, domain,
             getattr(ssl.TLSVersion, version)))
+
+
+# ------------------------------------------------------------------ the Jitsi stack
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# Names of Jitsi's (8x8's) own servers: a sovereign deployment never points at them.
+THIRD_PARTY = ["jitsi.net", "8x8.vc", "8x8.com"]
+# Jitsi's packages give jicofo and the videobridge the same primary group.
+JITSI_SHARED_GROUP = "jitsi"
+
+
+def jitsi_service_skip(target: Target, state: dict, what: str) -> None:
+    """Skip a service check when Jitsi's packages are not installed (with their reason)."""
+    packages = target.read_state("jitsi_packages")
+    if packages is not None:
+        if not packages.get("installed"):
+            pytest.skip(f"{what}: Jitsi's packages are not installed: "
+                        f"{packages.get('reason') or 'no reason given'}")
+        return
+    if not state.get("installed"):
+        pytest.skip(f"{what}: {state.get('service') or 'Jitsi packages not installed'}")
+
+
+def read_hocon(target: Target, path: str) -> dict:
+    """A HOCON file of the host, parsed (pyhocon). It holds a password: its text is never
+    part of a message."""
+    from jitsi_sovereign.confcheck import hocon
+
+    result = target.run("cat %s", path)
+    if result.rc != 0:
+        pytest.fail(f"cannot read {path} (rc={result.rc}): is the role deployed?", pytrace=False)
+    try:
+        return hocon.parse(result.stdout, name=path)
+    except hocon.HoconError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def listeners(target: Target, proto: str) -> dict[int, set[str]]:
+    """{port: {address}} of the listening sockets (``ss -Hl<t|u>n``)."""
+    out = run_ok(target, f"ss -Hl{proto}n", what=f"ss -Hl{proto}n")
+    found: dict[int, set[str]] = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            address, _, port = fields[3].rpartition(":")
+            if port.isdigit():
+                found.setdefault(int(port), set()).add(address.strip("[]").split("%", 1)[0])
+    return found

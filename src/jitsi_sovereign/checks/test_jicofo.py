@@ -15,17 +15,24 @@ from __future__ import annotations
 
 import pytest
 
-from jitsi_sovereign.checks.helpers import domain_of, require_web_state, run_ok, stats, units
+from jitsi_sovereign.checks.helpers import (
+    JITSI_SHARED_GROUP,
+    LOOPBACK,
+    THIRD_PARTY,
+    domain_of,
+    jitsi_service_skip,
+    listeners,
+    read_hocon,
+    require_web_state,
+    stats,
+    units,
+)
 from jitsi_sovereign.confcheck import hocon
 
 CONF = "/etc/jitsi/jicofo/jicofo.conf"
 LEGACY = "/etc/jitsi/jicofo/sip-communicator.properties"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 # The authentication type each mode must give (Jitsi handbook: secure domain, JWT).
 AUTH_TYPES = {"internal": "XMPP", "ldap": "XMPP", "token": "JWT"}
-THIRD_PARTY = ["jitsi.net", "8x8.vc", "8x8.com"]
-# Jitsi's packages give jicofo and the videobridge the same primary group.
-SHARED_GROUP = "jitsi"
 
 
 @pytest.fixture(scope="module")
@@ -35,27 +42,7 @@ def jicofo_state(target) -> dict:
 
 @pytest.fixture(scope="module")
 def jicofo_tree(target, jicofo_state) -> dict:
-    path = jicofo_state.get("conf") or CONF
-    # The output holds the password: never part of a message.
-    result = target.run("cat %s", path)
-    if result.rc != 0:
-        pytest.fail(f"cannot read {path} (rc={result.rc}): is the role deployed?", pytrace=False)
-    try:
-        return hocon.parse(result.stdout, name=path)
-    except hocon.HoconError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-def service_skip(target, state: dict, what: str) -> None:
-    """Skip a service check when Jitsi's packages are not installed (with their reason)."""
-    packages = target.read_state("jitsi_packages")
-    if packages is not None:
-        if not packages.get("installed"):
-            pytest.skip(f"{what}: Jitsi's packages are not installed: "
-                        f"{packages.get('reason') or 'no reason given'}")
-        return
-    if not state.get("installed"):
-        pytest.skip(f"{what}: {state.get('service') or 'Jitsi packages not installed'}")
+    return read_hocon(target, jicofo_state.get("conf") or CONF)
 
 
 def _value(tree: dict, path: str):
@@ -142,8 +129,8 @@ def test_file_private(target, jicofo_state):
     st = found[path]
     want = jicofo_state.get("file") or {}
     assert not st.mode & 0o007, f"{path} is {st.mode:04o}: readable by everyone"
-    assert not (st.mode & 0o070 and st.group == SHARED_GROUP), (
-        f"{path} is {st.mode:04o} group {st.group}: the videobridge (group {SHARED_GROUP}) "
+    assert not (st.mode & 0o070 and st.group == JITSI_SHARED_GROUP), (
+        f"{path} is {st.mode:04o} group {st.group}: the videobridge (group {JITSI_SHARED_GROUP}) "
         "could read focus's password")
     assert (st.owner, st.group, f"{st.mode:04o}") == (
         want.get("owner"), want.get("group"), want.get("mode")), (
@@ -153,7 +140,7 @@ def test_file_private(target, jicofo_state):
 
 def test_service_active(target, jicofo_state):
     """jicofo is enabled and running."""
-    service_skip(target, jicofo_state, "jicofo")
+    jitsi_service_skip(target, jicofo_state, "jicofo")
     unit = jicofo_state.get("unit") or "jicofo.service"
     props = units(target, unit).get(unit) or {}
     assert props.get("ActiveState") == "active", (
@@ -164,22 +151,9 @@ def test_service_active(target, jicofo_state):
 
 def test_rest_listens_on_loopback_only(target, jicofo_state):
     """the REST port (8888) listens, on loopback only."""
-    service_skip(target, jicofo_state, "jicofo")
+    jitsi_service_skip(target, jicofo_state, "jicofo")
     port = int((jicofo_state.get("rest") or {}).get("port") or 8888)
-    addresses = _tcp_listeners(target).get(port, set())
+    addresses = listeners(target, "t").get(port, set())
     assert addresses, f"nothing listens on TCP {port}: is jicofo running?"
     public = sorted(a for a in addresses if a not in LOOPBACK)
     assert not public, f"TCP {port} listens on {', '.join(public)}: loopback only"
-
-
-def _tcp_listeners(target) -> dict[int, set[str]]:
-    """{port: {address}} of the listening TCP sockets (``ss -Hltn``)."""
-    out = run_ok(target, "ss -Hltn", what="ss -Hltn")
-    found: dict[int, set[str]] = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 4:
-            address, _, port = fields[3].rpartition(":")
-            if port.isdigit():
-                found.setdefault(int(port), set()).add(address.strip("[]").split("%", 1)[0])
-    return found

@@ -20,15 +20,19 @@ import ipaddress
 import pytest
 
 from jitsi_sovereign.checks.helpers import (
+    JITSI_SHARED_GROUP,
+    LOOPBACK,
+    THIRD_PARTY,
     domain_of,
+    jitsi_service_skip,
+    listeners,
     promised_ports,
+    read_hocon,
     require_state,
     require_web_state,
-    run_ok,
     stats,
     units,
 )
-from jitsi_sovereign.checks.test_jicofo import LOOPBACK, SHARED_GROUP, THIRD_PARTY, service_skip
 from jitsi_sovereign.confcheck import hocon
 
 CONF = "/etc/jitsi/videobridge/jvb.conf"
@@ -43,15 +47,7 @@ def jvb_state(target) -> dict:
 
 @pytest.fixture(scope="module")
 def jvb_tree(target, jvb_state) -> dict:
-    path = jvb_state.get("conf") or CONF
-    # The output holds the password: never part of a message.
-    result = target.run("cat %s", path)
-    if result.rc != 0:
-        pytest.fail(f"cannot read {path} (rc={result.rc}): is the role deployed?", pytrace=False)
-    try:
-        return hocon.parse(result.stdout, name=path)
-    except hocon.HoconError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return read_hocon(target, jvb_state.get("conf") or CONF)
 
 
 def _value(tree: dict, path: str):
@@ -201,8 +197,9 @@ def test_file_private(target, jvb_state):
     st = found[path]
     want = jvb_state.get("file") or {}
     assert not st.mode & 0o007, f"{path} is {st.mode:04o}: readable by everyone"
-    assert not (st.mode & 0o070 and st.group == SHARED_GROUP), (
-        f"{path} is {st.mode:04o} group {st.group}: jicofo (group {SHARED_GROUP}) could read it")
+    assert not (st.mode & 0o070 and st.group == JITSI_SHARED_GROUP), (
+        f"{path} is {st.mode:04o} group {st.group}: jicofo (group {JITSI_SHARED_GROUP}) "
+        "could read it")
     assert (st.owner, st.group, f"{st.mode:04o}") == (
         want.get("owner"), want.get("group"), want.get("mode")), (
         f"{path} is {st.owner}:{st.group} {st.mode:04o}, videobridge.json records "
@@ -211,7 +208,7 @@ def test_file_private(target, jvb_state):
 
 def test_service_active(target, jvb_state):
     """jitsi-videobridge2 is enabled and running."""
-    service_skip(target, jvb_state, "jitsi-videobridge2")
+    jitsi_service_skip(target, jvb_state, "jitsi-videobridge2")
     unit = jvb_state.get("unit") or "jitsi-videobridge2.service"
     props = units(target, unit).get(unit) or {}
     assert props.get("ActiveState") == "active", (
@@ -223,9 +220,9 @@ def test_service_active(target, jvb_state):
 @pytest.mark.parametrize("server", ["private", "public"])
 def test_http_listens_on_loopback_only(target, jvb_state, server):
     """the bridge's HTTP port (8080 private, 9090 public) listens, on loopback only."""
-    service_skip(target, jvb_state, "jitsi-videobridge2")
+    jitsi_service_skip(target, jvb_state, "jitsi-videobridge2")
     port = int((jvb_state.get(f"{server}_http") or {}).get("port") or 0)
-    addresses = _listeners(target, "t").get(port, set())
+    addresses = listeners(target, "t").get(port, set())
     assert addresses, f"nothing listens on TCP {port}: is the bridge running?"
     public = sorted(a for a in addresses if a not in LOOPBACK)
     assert not public, f"TCP {port} listens on {', '.join(public)}: loopback only"
@@ -233,19 +230,6 @@ def test_http_listens_on_loopback_only(target, jvb_state, server):
 
 def test_media_port_bound(target, jvb_state):
     """the media port (UDP 10000) is bound."""
-    service_skip(target, jvb_state, "jitsi-videobridge2")
+    jitsi_service_skip(target, jvb_state, "jitsi-videobridge2")
     port = int(jvb_state.get("udp_port") or 10000)
-    assert port in _listeners(target, "u"), f"nothing bound to UDP {port}: is the bridge running?"
-
-
-def _listeners(target, proto: str) -> dict[int, set[str]]:
-    """{port: {address}} of the listening sockets (``ss -Hl<t|u>n``)."""
-    out = run_ok(target, f"ss -Hl{proto}n", what=f"ss -Hl{proto}n")
-    found: dict[int, set[str]] = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 4:
-            address, _, port = fields[3].rpartition(":")
-            if port.isdigit():
-                found.setdefault(int(port), set()).add(address.strip("[]").split("%", 1)[0])
-    return found
+    assert port in listeners(target, "u"), f"nothing bound to UDP {port}: is the bridge running?"

@@ -114,14 +114,7 @@ def _sslyze(result: TlsScan, trust_store: Path | None) -> None:
                               f"(SNI {result.domain}): "
                               f"{server.connectivity_result or ''} {trace or ''}".strip())
     res = server.scan_result
-    for attr, version in VERSIONS:
-        attempt = getattr(res, attr)
-        if attempt.result is None:
-            result.scan_errors[version] = _attempt_error(attempt)
-            continue
-        result.supported[version] = bool(attempt.result.is_tls_version_supported)
-        result.accepted[version] = [c.cipher_suite.name
-                                    for c in attempt.result.accepted_cipher_suites]
+    _suites(result, res, VERSIONS)
     info = res.certificate_info
     if info.result is None:
         result.scan_errors["certificate_info"] = _attempt_error(info)
@@ -176,8 +169,17 @@ def scan_turn(address: str, domain: str, port: int = 5349,
         result.error = f"cannot connect over TLS to {address}:{port} (SNI {domain})"
         return result
     res = server.scan_result
-    for attr, version in (("ssl_3_0_cipher_suites", "SSLv3"), ("tls_1_2_cipher_suites", "TLSv1.2"),
-                          ("tls_1_3_cipher_suites", "TLSv1.3")):
+    _suites(result, res, [(a, v) for a, v in VERSIONS if v in ("SSLv3", "TLSv1.2", "TLSv1.3")])
+    info = res.certificate_info.result
+    if info is not None:
+        leaf = info.certificate_deployments[0].received_certificate_chain[0]
+        result.leaf_serial = leaf.serial_number
+    return result
+
+
+def _suites(result: TlsScan, res: Any, versions) -> None:
+    """Per protocol version: accepted or not, and the suites accepted (or the error)."""
+    for attr, version in versions:
         attempt = getattr(res, attr)
         if attempt.result is None:
             result.scan_errors[version] = _attempt_error(attempt)
@@ -185,11 +187,6 @@ def scan_turn(address: str, domain: str, port: int = 5349,
         result.supported[version] = bool(attempt.result.is_tls_version_supported)
         result.accepted[version] = [c.cipher_suite.name
                                     for c in attempt.result.accepted_cipher_suites]
-    info = res.certificate_info.result
-    if info is not None:
-        leaf = info.certificate_deployments[0].received_certificate_chain[0]
-        result.leaf_serial = leaf.serial_number
-    return result
 
 
 def _attempt_error(attempt: Any) -> str:
