@@ -297,3 +297,33 @@ def listeners(target: Target, proto: str) -> dict[int, set[str]]:
             if port.isdigit():
                 found.setdefault(int(port), set()).add(address.strip("[]").split("%", 1)[0])
     return found
+
+
+def assert_private_file(target: Target, state: dict, default_path: str, role: str,
+                        other: str) -> None:
+    """A Jitsi file holding a password: owner and mode as ``<role>.json`` records, no
+    world access, and not readable through the group jicofo and the bridge share."""
+    path = state.get("conf") or default_path
+    found = stats(target, path)
+    assert path in found, f"{path} is missing"
+    st = found[path]
+    want = state.get("file") or {}
+    assert not st.mode & 0o007, f"{path} is {st.mode:04o}: readable by everyone"
+    assert not (st.mode & 0o070 and st.group == JITSI_SHARED_GROUP), (
+        f"{path} is {st.mode:04o} group {st.group}: {other} (group {JITSI_SHARED_GROUP}) "
+        "could read its password")
+    assert (st.owner, st.group, f"{st.mode:04o}") == (
+        want.get("owner"), want.get("group"), want.get("mode")), (
+        f"{path} is {st.owner}:{st.group} {st.mode:04o}, {role}.json records "
+        f"{want.get('owner')}:{want.get('group')} {want.get('mode')}")
+
+
+def assert_jitsi_service_active(target: Target, state: dict, default_unit: str) -> None:
+    """A Jitsi service is enabled and running (skipped without Jitsi's packages)."""
+    unit = state.get("unit") or default_unit
+    jitsi_service_skip(target, state, unit.removesuffix(".service"))
+    props = units(target, unit).get(unit) or {}
+    assert props.get("ActiveState") == "active", (
+        f"{unit} is {props.get('ActiveState') or 'unknown'} ({props.get('SubState', '?')})")
+    assert props.get("UnitFileState") == "enabled", (
+        f"{unit} is {props.get('UnitFileState') or 'unknown'}, wants enabled")

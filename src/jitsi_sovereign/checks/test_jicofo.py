@@ -16,16 +16,15 @@ from __future__ import annotations
 import pytest
 
 from jitsi_sovereign.checks.helpers import (
-    JITSI_SHARED_GROUP,
     LOOPBACK,
     THIRD_PARTY,
+    assert_jitsi_service_active,
+    assert_private_file,
     domain_of,
     jitsi_service_skip,
     listeners,
     read_hocon,
     require_web_state,
-    stats,
-    units,
 )
 from jitsi_sovereign.confcheck import hocon
 
@@ -123,30 +122,12 @@ def test_legacy_properties_empty(target, jicofo_state):
 
 def test_file_private(target, jicofo_state):
     """jicofo.conf (a password) has the owner and mode jicofo.json records, no world access."""
-    path = jicofo_state.get("conf") or CONF
-    found = stats(target, path)
-    assert path in found, f"{path} is missing"
-    st = found[path]
-    want = jicofo_state.get("file") or {}
-    assert not st.mode & 0o007, f"{path} is {st.mode:04o}: readable by everyone"
-    assert not (st.mode & 0o070 and st.group == JITSI_SHARED_GROUP), (
-        f"{path} is {st.mode:04o} group {st.group}: the videobridge (group {JITSI_SHARED_GROUP}) "
-        "could read focus's password")
-    assert (st.owner, st.group, f"{st.mode:04o}") == (
-        want.get("owner"), want.get("group"), want.get("mode")), (
-        f"{path} is {st.owner}:{st.group} {st.mode:04o}, jicofo.json records "
-        f"{want.get('owner')}:{want.get('group')} {want.get('mode')}")
+    assert_private_file(target, jicofo_state, CONF, "jicofo", "the videobridge")
 
 
 def test_service_active(target, jicofo_state):
     """jicofo is enabled and running."""
-    jitsi_service_skip(target, jicofo_state, "jicofo")
-    unit = jicofo_state.get("unit") or "jicofo.service"
-    props = units(target, unit).get(unit) or {}
-    assert props.get("ActiveState") == "active", (
-        f"{unit} is {props.get('ActiveState') or 'unknown'} ({props.get('SubState', '?')})")
-    assert props.get("UnitFileState") == "enabled", (
-        f"{unit} is {props.get('UnitFileState') or 'unknown'}, wants enabled")
+    assert_jitsi_service_active(target, jicofo_state, "jicofo.service")
 
 
 def test_rest_listens_on_loopback_only(target, jicofo_state):

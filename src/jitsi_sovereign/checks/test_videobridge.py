@@ -20,9 +20,10 @@ import ipaddress
 import pytest
 
 from jitsi_sovereign.checks.helpers import (
-    JITSI_SHARED_GROUP,
     LOOPBACK,
     THIRD_PARTY,
+    assert_jitsi_service_active,
+    assert_private_file,
     domain_of,
     jitsi_service_skip,
     listeners,
@@ -30,8 +31,6 @@ from jitsi_sovereign.checks.helpers import (
     read_hocon,
     require_state,
     require_web_state,
-    stats,
-    units,
 )
 from jitsi_sovereign.confcheck import hocon
 
@@ -191,30 +190,12 @@ def test_media_port_open(jvb_tree, jvb_state, target):
 
 def test_file_private(target, jvb_state):
     """jvb.conf (a password) has the owner and mode videobridge.json records, no world access."""
-    path = jvb_state.get("conf") or CONF
-    found = stats(target, path)
-    assert path in found, f"{path} is missing"
-    st = found[path]
-    want = jvb_state.get("file") or {}
-    assert not st.mode & 0o007, f"{path} is {st.mode:04o}: readable by everyone"
-    assert not (st.mode & 0o070 and st.group == JITSI_SHARED_GROUP), (
-        f"{path} is {st.mode:04o} group {st.group}: jicofo (group {JITSI_SHARED_GROUP}) "
-        "could read it")
-    assert (st.owner, st.group, f"{st.mode:04o}") == (
-        want.get("owner"), want.get("group"), want.get("mode")), (
-        f"{path} is {st.owner}:{st.group} {st.mode:04o}, videobridge.json records "
-        f"{want.get('owner')}:{want.get('group')} {want.get('mode')}")
+    assert_private_file(target, jvb_state, CONF, "videobridge", "jicofo")
 
 
 def test_service_active(target, jvb_state):
     """jitsi-videobridge2 is enabled and running."""
-    jitsi_service_skip(target, jvb_state, "jitsi-videobridge2")
-    unit = jvb_state.get("unit") or "jitsi-videobridge2.service"
-    props = units(target, unit).get(unit) or {}
-    assert props.get("ActiveState") == "active", (
-        f"{unit} is {props.get('ActiveState') or 'unknown'} ({props.get('SubState', '?')})")
-    assert props.get("UnitFileState") == "enabled", (
-        f"{unit} is {props.get('UnitFileState') or 'unknown'}, wants enabled")
+    assert_jitsi_service_active(target, jvb_state, "jitsi-videobridge2.service")
 
 
 @pytest.mark.parametrize("server", ["private", "public"])
