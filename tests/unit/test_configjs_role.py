@@ -3,39 +3,17 @@ defaults in sync with their argument_specs (no host needed)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
+from role_files import DOMAIN, ROOT, assert_defaults_match_specs, render, templar
 
 from jitsi_sovereign.confcheck import configjs
 
-ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "jitsi_web"
-DOMAIN = "meet.example.org"
 
 
 def _render(**over) -> str:
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    def trust(value):
-        if isinstance(value, str):
-            return trust_as_template(value)
-        if isinstance(value, dict):
-            return {k: trust(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [trust(v) for v in value]
-        return value
-
-    defaults = trust(yaml.safe_load((ROLE / "defaults" / "main.yml").read_text()))
-    variables = {**defaults, "jitsi_sovereign_domain": DOMAIN,
-                 "ansible_managed": "Ansible managed", **over}
-    loader = DataLoader()
-    loader.set_basedir(str(ROLE))
-    templar = Templar(loader=loader, variables=variables)
-    source = (ROLE / "templates" / "etc" / "jitsi" / "meet" / "config.js.j2").read_text()
-    return templar.template(trust_as_template(source))
+    return render(templar("jitsi_web", over, with_vars=False), "jitsi_web",
+                  "etc/jitsi/meet/config.js.j2")
 
 
 def _promises(**over) -> dict:
@@ -71,41 +49,14 @@ def test_template_with_a_foreign_legal_url_fails():
 
 @pytest.mark.parametrize("role", ["jitsi_web", "nginx"])
 def test_defaults_match_argument_specs(role):
-    base = ROOT / "roles" / role
-    defaults = yaml.safe_load((base / "defaults" / "main.yml").read_text())
-    specs = yaml.safe_load((base / "meta" / "argument_specs.yml").read_text())
-    options = specs["argument_specs"]["main"]["options"]
-    assert set(defaults) == set(options)
-    for name, spec in options.items():
-        assert spec.get("default") == defaults[name], name
-        assert name.startswith(role + "_")
+    assert_defaults_match_specs(role)
 
 
 def _render_nginx_site(app_version: str | None) -> str:
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    def trust(value):
-        if isinstance(value, str):
-            return trust_as_template(value)
-        if isinstance(value, dict):
-            return {k: trust(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [trust(v) for v in value]
-        return value
-
-    base = ROOT / "roles" / "nginx"
-    variables = {**trust(yaml.safe_load((base / "defaults" / "main.yml").read_text())),
-                 **trust(yaml.safe_load((base / "vars" / "main.yml").read_text())),
-                 "jitsi_sovereign_domain": DOMAIN, "ansible_managed": "Ansible managed",
-                 "ansible_facts": {"distribution_major_version": "13"},
-                 "_nginx_current": {"versions": {"nginx-common": "1.26.3-3",
-                                                 "jitsi-meet-web": app_version}}}
-    loader = DataLoader()
-    loader.set_basedir(str(base))
-    templar = Templar(loader=loader, variables=variables)
-    source = (base / "templates" / "etc" / "nginx" / "sites-available" / "jitsi-sovereign.j2")
-    return templar.template(trust_as_template(source.read_text()))
+    t = templar("nginx", {"ansible_facts": {"distribution_major_version": "13"},
+                          "_nginx_current": {"versions": {"nginx-common": "1.26.3-3",
+                                                          "jitsi-meet-web": app_version}}})
+    return render(t, "nginx", "etc/nginx/sites-available/jitsi-sovereign.j2")
 
 
 def _https_locations(text: str) -> tuple:

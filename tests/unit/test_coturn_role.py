@@ -6,6 +6,7 @@ import ipaddress
 from pathlib import Path
 
 import yaml
+from role_files import assert_defaults_match_specs
 
 from jitsi_sovereign.checks import coturnconf
 
@@ -34,13 +35,7 @@ def test_role_cipher_list_is_mozilla_intermediate():
 
 
 def test_defaults_match_argument_specs():
-    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
-    options = specs["argument_specs"]["main"]["options"]
-    assert set(defaults) == set(options)
-    for name, spec in options.items():
-        assert spec.get("default") == defaults[name], name
-        assert name.startswith("coturn_")
+    assert_defaults_match_specs("coturn")
 
 
 def test_template_sets_every_baseline_flag_and_no_forbidden_option():

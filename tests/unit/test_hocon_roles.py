@@ -4,71 +4,31 @@ authentication mode, with and without NAT)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
+from role_files import DOMAIN, ROOT, assert_defaults_match_specs, render, templar
 
 from jitsi_sovereign.confcheck import hocon
-
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = "meet.example.org"
-
-
-def _yaml(role: str, *parts: str):
-    return yaml.safe_load((ROOT / "roles" / role / Path(*parts)).read_text())
-
-
-def _trusted(value):
-    """Role files are trusted templates for Ansible (data loaded by PyYAML is not)."""
-    from ansible.template import trust_as_template
-
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    return value
 
 
 @pytest.mark.parametrize("role", ["jicofo", "videobridge"])
 def test_defaults_match_argument_specs(role):
-    defaults = _yaml(role, "defaults", "main.yml")
-    options = _yaml(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
-    assert set(defaults) == set(options)
-    for name, spec in options.items():
-        assert name.startswith(f"{role}_"), name
-        want = defaults[name]
-        have = spec.get("default")
-        if isinstance(want, str):  # folded scalars: same text, whitespace aside
-            want, have = " ".join(want.split()), " ".join(str(have).split())
-        assert have == want, name
+    assert_defaults_match_specs(role, folded=True)
 
 
 def _render(role: str, template: str, extra: dict) -> tuple[str, dict]:
     """Render a role template with the role's defaults and vars, as Ansible does."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-
-    variables = {
-        **_trusted(_yaml(role, "defaults", "main.yml")),
-        **_trusted(_yaml(role, "vars", "main.yml")),
-        "jitsi_sovereign_domain": DOMAIN, "inventory_hostname": "meet1",
-        "ansible_managed": "Ansible managed",
+    t = templar(role, {
+        "inventory_hostname": "meet1",
         "_jicofo_current": {"commands": {"user": 2}},
         "_videobridge_current": {"commands": {"user": 2}},
         "_jicofo_password": "focusPassw0rd", "_videobridge_password": "jvbPassw0rd",
         **extra,
-    }
-    templar = Templar(loader=DataLoader(), variables=variables)
-    text = _trusted((ROOT / "roles" / role / "templates" / template).read_text())
-    rendered = templar.template(text)
+    })
+    rendered = render(t, role, template)
     prefix = "_jicofo" if role == "jicofo" else "_videobridge"
-    promises = templar.template(variables[f"{prefix}_promises"])
-    return rendered, {"promises": dict(promises),
-                      "required": templar.template(variables[f"{prefix}_required"]),
-                      "forbidden": templar.template(variables[f"{prefix}_forbidden"])}
+    return rendered, {"promises": dict(t.template(t.available_variables[f"{prefix}_promises"])),
+                      "required": t.template(t.available_variables[f"{prefix}_required"]),
+                      "forbidden": t.template(t.available_variables[f"{prefix}_forbidden"])}
 
 
 def _check(text: str, spec: dict, name: str) -> dict:

@@ -1,0 +1,64 @@
+"""Read a role's files and render its templates with Ansible's own templar, for the
+unit tests of the roles (no host needed). Imported by the test modules next to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "meet.example.org"
+
+
+def role_yaml(role: str, *parts: str) -> Any:
+    import yaml
+
+    return yaml.safe_load((ROOT / "roles" / role / Path(*parts)).read_text())
+
+
+def trusted(value: Any) -> Any:
+    """Role files are trusted templates for Ansible (data loaded by PyYAML is not)."""
+    from ansible.template import trust_as_template
+
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trusted(v) for v in value]
+    return value
+
+
+def templar(role: str, extra: dict, *, with_vars: bool = True):
+    """Ansible's templar over the role's defaults (and vars/main.yml), the meeting domain
+    and ``extra`` (which wins)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    variables = {**trusted(role_yaml(role, "defaults", "main.yml")),
+                 **(trusted(role_yaml(role, "vars", "main.yml")) if with_vars else {}),
+                 "jitsi_sovereign_domain": DOMAIN, "ansible_managed": "Ansible managed",
+                 **extra}
+    loader = DataLoader()
+    loader.set_basedir(str(ROOT / "roles" / role))
+    return Templar(loader=loader, variables=variables)
+
+
+def render(templar_, role: str, template: str) -> str:
+    """One of the role's templates (path under templates/), rendered."""
+    return templar_.template(trusted((ROOT / "roles" / role / "templates" / template).read_text()))
+
+
+def assert_defaults_match_specs(role: str, *, folded: bool = False) -> None:
+    """defaults/main.yml and meta/argument_specs.yml declare the same variables, with the
+    same defaults, all prefixed with the role's name. ``folded``: compare string defaults
+    whitespace aside (folded scalars written differently in the two files)."""
+    defaults = role_yaml(role, "defaults", "main.yml")
+    options = role_yaml(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert set(defaults) == set(options)
+    for name, spec in options.items():
+        assert name.startswith(f"{role}_"), name
+        want, have = defaults[name], spec.get("default")
+        if folded and isinstance(want, str):
+            want, have = " ".join(want.split()), " ".join(str(have).split())
+        assert have == want, name
