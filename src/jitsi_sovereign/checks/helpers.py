@@ -209,10 +209,12 @@ def start_port_probes(t: Target, ports: dict) -> None:
                      lambda: probes.probe_many(t.address, wanted, PROBE_TIMEOUT))
 
 
-def _state_or_empty(t: Target, role: str) -> dict:
+def state_or_empty(t: Target, role: str) -> dict:
+    """A role's state file, or {} when it is missing or unreadable: for settings with a
+    default (a port, a mode); the role's own checks report the missing file."""
     try:
         return t.read_state(role) or {}
-    except Exception:  # at collection time: the checks report a missing state file
+    except Exception:
         return {}
 
 
@@ -221,7 +223,7 @@ def start_tls_scan(t: Target) -> None:
     domain = (t.spec.vars or {}).get("jitsi_sovereign_domain")
     if not domain:
         return
-    port = int(_state_or_empty(t, "nginx").get("https_port") or 443)
+    port = int(state_or_empty(t, "nginx").get("https_port") or 443)
     store = (t.spec.vars or {}).get(TRUST_STORE_VAR)
     start_background(t, "tls_scan", lambda: tlsscan.scan(
         t.address, str(domain), port, trust_store=Path(store) if store else None))
@@ -240,7 +242,7 @@ def start_turn_tls_scan(t: Target) -> None:
     """sslyze on coturn's TLS port in the background (its checks wait for it)."""
     if not (t.spec.vars or {}).get("jitsi_sovereign_domain"):
         return
-    domain, port = turn_tls_target(t, _state_or_empty(t, "coturn"))
+    domain, port = turn_tls_target(t, state_or_empty(t, "coturn"))
     store = (t.spec.vars or {}).get(TRUST_STORE_VAR)
     start_background(t, "turn_tls_scan", lambda: tlsscan.scan_turn(
         t.address, domain, port, trust_store=Path(store) if store else None))
@@ -327,3 +329,13 @@ def assert_jitsi_service_active(target: Target, state: dict, default_unit: str) 
         f"{unit} is {props.get('ActiveState') or 'unknown'} ({props.get('SubState', '?')})")
     assert props.get("UnitFileState") == "enabled", (
         f"{unit} is {props.get('UnitFileState') or 'unknown'}, wants enabled")
+
+
+def assert_promised_keys(tree: dict, state: dict, role: str) -> None:
+    """Every key ``<role>.json`` promises has its value in the parsed HOCON file."""
+    from jitsi_sovereign.confcheck import hocon
+
+    keys = state.get("keys") or {}
+    assert keys, f"{role}.json lists no promised key"
+    wrong = hocon.mismatches(tree, keys)
+    assert not wrong, "; ".join(wrong)

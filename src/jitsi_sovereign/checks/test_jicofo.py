@@ -20,6 +20,7 @@ from jitsi_sovereign.checks.helpers import (
     THIRD_PARTY,
     assert_jitsi_service_active,
     assert_private_file,
+    assert_promised_keys,
     domain_of,
     jitsi_service_skip,
     listeners,
@@ -55,10 +56,7 @@ def test_parses(jicofo_tree):
 
 def test_promised_keys(jicofo_tree, jicofo_state):
     """every key jicofo.json promises has its value in jicofo.conf."""
-    keys = jicofo_state.get("keys") or {}
-    assert keys, "jicofo.json lists no promised key"
-    wrong = hocon.mismatches(jicofo_tree, keys)
-    assert not wrong, "; ".join(wrong)
+    assert_promised_keys(jicofo_tree, jicofo_state, "jicofo")
 
 
 def test_xmpp_to_loopback(jicofo_tree, target):

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from jitsi_sovereign.checks.helpers import TRUST_STORE_VAR, domain_of, require_web_state, stats
+from jitsi_sovereign.checks.helpers import (
+    TRUST_STORE_VAR,
+    domain_of,
+    require_web_state,
+    state_or_empty,
+    stats,
+)
 from jitsi_sovereign.confcheck import configjs
 
 TIMEOUT = 8.0
@@ -79,20 +85,12 @@ def web_state(target) -> dict:
 
 @pytest.fixture(scope="module")
 def https_port(target) -> int:
-    try:
-        state = target.read_state("nginx") or {}
-    except Exception:  # the nginx checks report it
-        state = {}
-    return int(state.get("https_port") or 443)
+    return int(state_or_empty(target, "nginx").get("https_port") or 443)
 
 
 @pytest.fixture(scope="module")
 def verify_chain(target) -> bool:
-    try:
-        tls = target.read_state("tls") or {}
-    except Exception:
-        tls = {}
-    return tls.get("mode") != "selfsigned"
+    return state_or_empty(target, "tls").get("mode") != "selfsigned"
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from jitsi_sovereign.checks.helpers import (
     THIRD_PARTY,
     assert_jitsi_service_active,
     assert_private_file,
+    assert_promised_keys,
     domain_of,
     jitsi_service_skip,
     listeners,
@@ -68,10 +69,7 @@ def test_parses(jvb_tree):
 
 def test_promised_keys(jvb_tree, jvb_state):
     """every key videobridge.json promises has its value in jvb.conf."""
-    keys = jvb_state.get("keys") or {}
-    assert keys, "videobridge.json lists no promised key"
-    wrong = hocon.mismatches(jvb_tree, keys)
-    assert not wrong, "; ".join(wrong)
+    assert_promised_keys(jvb_tree, jvb_state, "videobridge")
 
 
 def test_xmpp_to_loopback(jvb_tree, target):
