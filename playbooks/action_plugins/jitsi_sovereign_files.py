@@ -1,0 +1,106 @@
+# jitsi-sovereign: controller side of the jitsi_sovereign_files module.
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render each file's `src` template here (Ansible's template lookup: the role's templates/
+directory, the task's variables), then run the module once with every content inline.
+
+With SSH pipelining the whole set travels in one round trip, where a template task per file
+costs two module runs and a file transfer. The module compares and writes on the host; this
+side adds each written file's new content to the diff (`--diff`; files marked secret never
+appear in it).
+
+`current` (optional, not sent to the host): the role's one read of the host
+(playbooks/files/read_state.py: `files`, `dirs`, `links`) and `ids` the numeric ids of the
+owner/group names other than root. When they show every item as wanted, the module is not
+run at all (an idempotent run costs no round trip); anything they do not tell (a path not
+read, a name without an id) runs the module, which decides on the host."""
+
+import hashlib
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import lookup_loader
+
+MODULE = "jitsi_sovereign_files"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("files", "dirs", "links", "absent", "current", "ids"))
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        files = args.get("files") or []
+        if not isinstance(files, list):
+            raise AnsibleActionFail("files must be a list of {dest, src or content, mode, ...}")
+        lookup = None
+        rendered = []
+        for item in files:
+            if not isinstance(item, dict) or not item.get("dest"):
+                raise AnsibleActionFail(f"every item of files needs a dest (got {item!r:.80})")
+            item = dict(item)
+            if item.get("src") is not None:
+                if item.get("content") is not None:
+                    raise AnsibleActionFail(f"{item['dest']}: give src or content, not both")
+                if lookup is None:
+                    lookup = lookup_loader.get("ansible.builtin.template", loader=self._loader,
+                                               templar=self._templar)
+                item["content"] = lookup.run([item.pop("src")], variables=task_vars)[0]
+            else:
+                item.pop("src", None)
+            rendered.append(item)
+        args["files"] = rendered
+        current = args.pop("current", None)
+        ids = dict(args.pop("ids", None) or {}, root=0)
+        if current is not None and _all_as_wanted(args, current, ids):
+            result.update(changed=False, written=[], created_dirs=[], linked=[], removed=[],
+                          msg="as wanted (read from the host by the role's state read)")
+            return result
+
+        result.update(self._execute_module(module_name=MODULE, module_args=args,
+                                           task_vars=task_vars))
+        contents = {item["dest"]: item["content"] for item in rendered}
+        for diff in result.get("diff") or []:
+            if isinstance(diff, dict) and diff.get("after_header") in contents:
+                diff["after"] = str(contents[diff["after_header"]])
+        return result
+
+
+def _mode(value) -> str:
+    return f"{int(str(value), 8):04o}"
+
+
+def _same_owner(have: dict, item: dict, ids: dict) -> bool:
+    owner, group = item.get("owner", "root"), item.get("group", "root")
+    if owner not in ids or group not in ids:
+        return False
+    return have.get("uid") == int(ids[owner]) and have.get("gid") == int(ids[group])
+
+
+def _all_as_wanted(args: dict, current: dict, ids: dict) -> bool:
+    """True only if the role's read of the host shows every item exactly as wanted."""
+    files, dirs, links = (current.get(k) or {} for k in ("files", "dirs", "links"))
+    try:
+        for path in args.get("absent") or []:
+            # Gone only if read both ways: not a file, and not a link (even a dangling one).
+            if files.get(path, "?") is not None or links.get(path, "?") is not None:
+                return False
+        for item in args.get("dirs") or []:
+            have = dirs.get(item["path"])
+            if not have or have.get("mode") != _mode(item["mode"]) \
+                    or not _same_owner(have, item, ids):
+                return False
+        for item in args.get("files") or []:
+            have = files.get(item["dest"])
+            # read_state's checksum (the one Ansible uses), not a security function.
+            want = hashlib.sha1(str(item["content"]).encode("utf-8")).hexdigest()  # noqa: S324
+            if not have or have.get("sha1") != want or have.get("mode") != _mode(item["mode"]) \
+                    or not _same_owner(have, item, ids):
+                return False
+        for item in args.get("links") or []:
+            if links.get(item["dest"]) != item["src"]:
+                return False
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
