@@ -8,6 +8,10 @@ costs two module runs and a file transfer. The module compares and writes on the
 side adds each written file's new content to the diff (`--diff`; files marked secret never
 appear in it).
 
+An item of `files` or `dirs` with `enabled: false` is left out (roles keep one list of
+everything they may write, each item enabled by its setting); `enabled` never reaches the
+module.
+
 `current` (optional, not sent to the host): the role's one read of the host
 (playbooks/files/read_state.py: `files`, `dirs`, `links`) and `ids` the numeric ids of the
 owner/group names other than root. When they show every item as wanted, the module is not
@@ -17,6 +21,7 @@ read, a name without an id) runs the module, which decides on the host."""
 import hashlib
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 
@@ -40,6 +45,8 @@ class ActionModule(ActionBase):
             if not isinstance(item, dict) or not item.get("dest"):
                 raise AnsibleActionFail(f"every item of files needs a dest (got {item!r:.80})")
             item = dict(item)
+            if not boolean(item.pop("enabled", True), strict=False):
+                continue
             if item.get("src") is not None:
                 if item.get("content") is not None:
                     raise AnsibleActionFail(f"{item['dest']}: give src or content, not both")
@@ -51,9 +58,18 @@ class ActionModule(ActionBase):
                 item.pop("src", None)
             rendered.append(item)
         args["files"] = rendered
+        dirs = []
+        for item in args.get("dirs") or []:
+            if not isinstance(item, dict) or not item.get("path"):
+                raise AnsibleActionFail(f"every item of dirs needs a path (got {item!r:.80})")
+            item = dict(item)
+            if boolean(item.pop("enabled", True), strict=False):
+                dirs.append(item)
+        args["dirs"] = dirs
         current = args.pop("current", None)
         ids = dict(args.pop("ids", None) or {}, root=0)
-        if current is not None and _all_as_wanted(args, current, ids):
+        nothing = not any(args.get(k) for k in ("files", "dirs", "links", "absent"))
+        if nothing or (current is not None and _all_as_wanted(args, current, ids)):
             result.update(changed=False, written=[], created_dirs=[], linked=[], removed=[],
                           msg="as wanted (read from the host by the role's state read)")
             return result

@@ -162,6 +162,7 @@ PLAYBOOK = """
               owner: "{me}", group: "{group}", secret: true}}
           - {{dest: "{out}/run.sh", content: "{script}", mode: "0755", owner: "{me}",
               group: "{group}", validate: "/bin/sh -n %s"}}
+          - {{dest: "{out}/disabled", content: "x", mode: "0644", enabled: false}}
 """
 
 
@@ -188,6 +189,7 @@ def test_through_ansible_playbook(tmp_path):
     assert (tmp_path / "out" / "a.conf").read_text() == "# Ansible managed\nvalue=1\n"
     assert "+value=1" in out  # the diff of the rendered template
     assert "s3cr3t" not in out  # a secret file is never shown
+    assert not (tmp_path / "out" / "disabled").exists()  # enabled: false leaves it out
 
     rc, out = _play(tmp_path, 1, "echo ok", "--diff")
     assert rc == 0 and "changed=0" in out, out
