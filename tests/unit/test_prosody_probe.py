@@ -117,3 +117,20 @@ def test_site_config_secrets_only_in_no_log_tasks():
         if path.name != "site.cfg.lua.j2":
             text = path.read_text()
             assert "secret }}" not in text and "password }}" not in text, path.name
+
+
+def test_account_script_takes_user_host_pairs(capsys, monkeypatch):
+    """One call for several accounts: USER HOST pairs, one password line each, in order."""
+    import io
+
+    script = _account_script()
+    seen = []
+    monkeypatch.setattr(script, "ensure", lambda u, h, p: seen.append((u, h, p)) or "unchanged")
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw-focus\npw-jvb\n"))
+    assert script.main(["acct", "focus", "auth.x", "jvb", "auth.x"]) == 0
+    assert seen == [("focus", "auth.x", "pw-focus"), ("jvb", "auth.x", "pw-jvb")]
+    assert capsys.readouterr().out == "unchanged\nunchanged\n"
+    assert script.main(["acct", "focus"]) == 2  # not a pair
+    monkeypatch.setattr("sys.stdin", io.StringIO("only-one\n"))
+    assert script.main(["acct", "focus", "auth.x", "jvb", "auth.x"]) == 2  # a password missing
+    assert "no password on stdin for jvb@auth.x" in capsys.readouterr().err
