@@ -41,6 +41,23 @@ def slowest_tasks(log_dir, count: int = 8) -> list[tuple[float, str]]:
     return sorted(((secs, name) for name, secs in per_task.items()), reverse=True)[:count]
 
 
+def task_counts(log_dir) -> dict[str, int]:
+    """How many task executions the run had, by outcome (each costs 30 ms to 1 s)."""
+    import json
+    from pathlib import Path
+
+    counts = {"ok": 0, "changed": 0, "skipped": 0}
+    for path in Path(log_dir).glob("job_events/*.json"):
+        event = json.loads(path.read_text())
+        kind = event.get("event")
+        if kind == "runner_on_skipped":
+            counts["skipped"] += 1
+        elif kind == "runner_on_ok":
+            changed = ((event.get("event_data") or {}).get("res") or {}).get("changed")
+            counts["changed" if changed else "ok"] += 1
+    return counts
+
+
 def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
     start = time.monotonic()
     value = fn(*args, **kwargs)
@@ -76,7 +93,10 @@ def main() -> int:
             lab.down([name])
 
     for label, run in (("first converge", first), ("idempotent re-run", second)):
-        print(f"\nslowest tasks of the {label}:")
+        counts = task_counts(run.log_dir)
+        print(f"\n{label}: {sum(counts.values())} task executions "
+              f"({', '.join(f'{n} {k}' for k, n in counts.items())})")
+        print(f"slowest tasks of the {label}:")
         for secs, name in slowest_tasks(run.log_dir):
             print(f"  {secs:6.1f} s  {name}")
 
