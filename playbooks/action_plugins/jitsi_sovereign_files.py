@@ -18,6 +18,7 @@ owner/group names other than root. When they show every item as wanted, the modu
 run at all (an idempotent run costs no round trip); anything they do not tell (a path not
 read, a name without an id) runs the module, which decides on the host."""
 
+import base64
 import hashlib
 
 from ansible.errors import AnsibleActionFail
@@ -79,6 +80,7 @@ class ActionModule(ActionBase):
         contents = {item["dest"]: item["content"] for item in rendered}
         for diff in result.get("diff") or []:
             if isinstance(diff, dict) and diff.get("after_header") in contents:
+                diff["before"] = base64.b64decode(diff.pop("before_b64", "")).decode("utf-8")
                 diff["after"] = str(contents[diff["after_header"]])
         return result
 

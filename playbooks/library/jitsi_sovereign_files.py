@@ -66,6 +66,7 @@ linked: {description: Links made or changed., type: list, returned: always}
 removed: {description: Paths removed., type: list, returned: always}
 """
 
+import base64
 import grp
 import os
 import pwd
@@ -148,7 +149,9 @@ def ensure_dir(item, check_mode):
     if check_mode:
         return True
     if st is None:
-        os.makedirs(path, mode=0o700)
+        # Parents as `mkdir -p` makes them (0755 under the usual umask); this one gets its
+        # mode below.
+        os.makedirs(path, mode=0o755)
     os.chown(path, uid, gid)
     os.chmod(path, mode)
     return True
@@ -156,7 +159,7 @@ def ensure_dir(item, check_mode):
 
 def _validate(module, command, data):
     """Run the validator on a private copy of the candidate; raise with its output on failure."""
-    if "%s" not in command:
+    if "%s" not in command.replace("%%", ""):
         raise Failure("validate must contain %%s (is %r)" % command)
     tmpdir = tempfile.mkdtemp(prefix="jsov-validate-")
     try:
@@ -164,7 +167,8 @@ def _validate(module, command, data):
         fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        argv = [candidate if word == "%s" else word.replace("%s", candidate)
+        # As Ansible's validate: %s is the candidate, %% a literal %.
+        argv = [word.replace("%%", "\0").replace("%s", candidate).replace("\0", "%")
                 for word in shlex.split(command)]
         rc, out, err = module.run_command(argv)
         if rc != 0:
@@ -193,8 +197,10 @@ def _write_atomic(path, data, uid, gid, mode):
         raise
 
 
-def ensure_file(module, item, check_mode, want_diff):
-    """Write or fix one file. Returns (changed, diff or None)."""
+def ensure_file(module, item, check_mode, want_diff, gone=()):
+    """Write or fix one file. Returns (changed, diff or None).
+
+    gone: paths removed earlier in this call (in check mode they are still there)."""
     path = item["dest"]
     if item.get("content") is None:
         raise Failure("no content (give content, or src through the action plugin)")
@@ -202,7 +208,7 @@ def ensure_file(module, item, check_mode, want_diff):
     mode = _mode(item["mode"])
     uid, gid = _ids(item["owner"], item["group"], check_mode)
     try:
-        st = os.lstat(path)
+        st = None if path in gone else os.lstat(path)
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
@@ -214,11 +220,13 @@ def ensure_file(module, item, check_mode, want_diff):
     same_content = old == data
     if same_content and not _differs(st, uid, gid, mode):
         return False, None
-    # The action plugin adds the new content ("after") to the diff: a content is no_log
-    # here, so the module's result would mask it.
+    # The action plugin adds the new content ("after") to the diff and decodes "before":
+    # a content is no_log here, so Ansible would mask it wherever it appears in a result
+    # (even inside the old content).
     diff = None
     if want_diff and not item.get("secret") and not same_content:
-        diff = {"before_header": path, "after_header": path, "before": _text(old)}
+        diff = {"before_header": path, "after_header": path,
+                "before_b64": base64.b64encode(_text(old).encode("utf-8")).decode("ascii")}
     if check_mode:
         return True, diff
     if not os.path.isdir(os.path.dirname(path)):
@@ -244,8 +252,10 @@ def _text(data):
         return "(binary content)\n"
 
 
-def ensure_link(item, check_mode):
+def ensure_link(item, check_mode, gone=()):
     path, target = item["dest"], item["src"]
+    if path in gone:
+        return True
     if os.path.islink(path) and os.readlink(path) == target:
         return False
     if os.path.isdir(path) and not os.path.islink(path):
@@ -300,7 +310,7 @@ def main():
             module.fail_json(msg="%s: %s" % (path, exc), **result)
     for item in module.params["files"]:
         try:
-            changed, diff = ensure_file(module, item, check, module._diff)
+            changed, diff = ensure_file(module, item, check, module._diff, result["removed"])
         except (Failure, OSError) as exc:
             module.fail_json(msg="%s: %s" % (item["dest"], exc), **result)
         if changed:
@@ -309,7 +319,7 @@ def main():
             diffs.append(diff)
     for item in module.params["links"]:
         try:
-            if ensure_link(item, check):
+            if ensure_link(item, check, result["removed"] if check else ()):
                 result["linked"].append(item["dest"])
         except (Failure, OSError) as exc:
             module.fail_json(msg="%s: %s" % (item["dest"], exc), **result)

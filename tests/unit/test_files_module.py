@@ -74,8 +74,33 @@ def test_check_mode_reports_and_writes_nothing(tmp_path):
     dest.write_text("old\n")
     changed, diff = M.ensure_file(FakeModule(), _item(dest, "new\n"), True, True)
     assert changed
-    assert diff == {"before_header": str(dest), "after_header": str(dest), "before": "old\n"}
+    # base64: Ansible masks a no_log content wherever it appears in a result, even inside
+    # the old content; the action plugin decodes it.
+    assert diff == {"before_header": str(dest), "after_header": str(dest), "before_b64": "b2xkCg=="}
     assert dest.read_text() == "old\n"
+
+
+def test_check_mode_treats_removed_paths_as_gone(tmp_path):
+    """acme -> provided: a link is removed and a file written at its path, in one call."""
+    (tmp_path / "cert.pem").symlink_to("/nonexistent/live/cert.pem")
+    item = _item(tmp_path / "cert.pem", "PEM\n")
+    assert M.ensure_file(FakeModule(), item, True, False, [str(tmp_path / "cert.pem")])[0]
+    with pytest.raises(M.Failure, match="not a regular file"):
+        M.ensure_file(FakeModule(), item, True, False)
+    link = {"dest": str(tmp_path / "l"), "src": "x"}
+    (tmp_path / "l").symlink_to("x")
+    assert M.ensure_link(link, True, [str(tmp_path / "l")]) is True
+    assert M.ensure_link(link, True) is False
+
+
+def test_validate_percent_escapes(tmp_path):
+    """As Ansible's validate: %s is the candidate, %% a literal %."""
+    dest = tmp_path / "f"
+    out = tmp_path / "out"
+    validate = f"/bin/sh -c 'printf \"%%s|\" \"$1\" > {out}' sh %s"
+    M.ensure_file(FakeModule(), _item(dest, "x\n", validate=validate), False, False)
+    printed = out.read_text()
+    assert printed.endswith("/candidate|") and "%" not in printed
 
 
 def test_secret_file_has_no_diff(tmp_path):
@@ -128,10 +153,17 @@ def test_a_link_is_not_written_through(tmp_path):
     assert target.read_text() == "keep\n"
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_dirs_links_and_removals(tmp_path):
     d = {"path": str(tmp_path / "x" / "y"), "mode": "0750", "owner": ME, "group": MY_GROUP}
     assert M.ensure_dir(d, False) is True
     assert stat.S_IMODE((tmp_path / "x" / "y").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "x").stat().st_mode) == 0o755 & ~_umask()  # a parent
     assert M.ensure_dir(d, False) is False
 
     link = {"dest": str(tmp_path / "l"), "src": "x/y"}
@@ -193,6 +225,12 @@ def test_through_ansible_playbook(tmp_path):
 
     rc, out = _play(tmp_path, 1, "echo ok", "--diff")
     assert rc == 0 and "changed=0" in out, out
+
+    # A line added behind our back: the diff shows that line going, not a masked file.
+    with (tmp_path / "out" / "a.conf").open("a") as handle:
+        handle.write("tampered=1\n")
+    rc, out = _play(tmp_path, 1, "echo ok", "--diff")
+    assert rc == 0 and "-tampered=1" in out and "-********" not in out, out
 
     rc, out = _play(tmp_path, 2, "echo 'unterminated", "-vvv")
     assert rc != 0
