@@ -74,7 +74,11 @@ class Progress:
         task = data.get("task", self.task)
         if kind == "runner_on_ok":
             self.counts[host]["ok"] += 1
-            if res.get("changed"):
+            # A no_log result is censored down to one message, without "changed": the
+            # callback's own line for the event still says it.
+            censored_changed = "censored" in res and str(event.get("stdout", "")).lstrip() \
+                .startswith("changed:")
+            if res.get("changed") or censored_changed:
                 self.counts[host]["changed"] += 1
                 self.changed_tasks.append((host, task))
                 return f"changed: [{host}] {task}"

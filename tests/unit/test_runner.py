@@ -27,6 +27,19 @@ def test_counts_per_host_and_changed_lines():
     assert p.tasks_done == 1
 
 
+def test_a_censored_change_is_still_a_change():
+    """no_log censors the result down to one message: the callback's line tells."""
+    p = Progress()
+    censored = {"censored": "the output has been hidden due to the fact that 'no_log: true' "
+                            "was specified for this result"}
+    line = p.handle(dict(ev("runner_on_ok", host="a", task="Copy the secret", res=censored),
+                         stdout="changed: [a]"))
+    assert line == "changed: [a] Copy the secret"
+    assert p.handle(dict(ev("runner_on_ok", host="a", task="Read the secret", res=censored),
+                         stdout="ok: [a]")) is None
+    assert p.counts["a"]["changed"] == 1 and p.counts["a"]["ok"] == 2
+
+
 def test_failure_keeps_task_host_and_message():
     p = Progress()
     p.handle(ev("playbook_on_task_start", task="load rules"))
