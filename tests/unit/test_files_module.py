@@ -274,3 +274,21 @@ def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wa
         changed = dict(current, **{path: dict(current[path], **change)})
         assert not A._all_as_wanted(args, changed, ids), (path, change)
     assert not A._all_as_wanted(args, {"files": {}, "dirs": {}, "links": {}}, ids)
+
+
+def test_loose_modes_of_the_secrets_directory(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "jsov_secrets_filter", ROOT / "playbooks" / "filter_plugins" / "secrets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loose = module.jitsi_sovereign_loose_modes
+    secrets = tmp_path / "secrets"
+    assert loose(secrets) == []  # missing: nothing to protect yet
+    (secrets / "host").mkdir(parents=True, mode=0o700)
+    secrets.chmod(0o700)
+    (secrets / "host" / "turn_secret").write_text("x")
+    (secrets / "host" / "turn_secret").chmod(0o600)
+    assert loose(secrets) == []
+    (secrets / "host" / "turn_secret").chmod(0o640)
+    (secrets / "host").chmod(0o750)
+    assert loose(secrets) == [str(secrets / "host"), str(secrets / "host" / "turn_secret")]
