@@ -64,13 +64,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """Outside checks last: their failed login attempts must not disturb the inside ones."""
+    """Outside checks last: their failed login attempts must not disturb the inside ones,
+    and the scans they wait for (started at collection, in the background) have the whole
+    inside run to finish."""
     items.sort(key=lambda item: _is_outside(item))
 
 
 def _is_outside(item) -> bool:
-    """test_outside (SSH, ports) and test_outside_tls (HTTPS) run from the controller."""
-    return item.module.__name__.rsplit(".", 1)[-1].startswith("test_outside")
+    """test_outside (SSH, ports) and test_outside_tls (HTTPS) run from the controller, and
+    so do the test_outside_* checks of a component's module (e.g. coturn's TURN probes)."""
+    return (item.module.__name__.rsplit(".", 1)[-1].startswith("test_outside")
+            or item.name.startswith("test_outside"))
 
 
 @pytest.fixture(scope="session")
