@@ -10,6 +10,19 @@ ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "meet.example.org"
 
 
+def load_source(path: Path | str, name: str | None = None):
+    """A Python file of the project that is not in a package (a module, an action or filter
+    plugin, a script shipped by a role) loaded as a module. path: absolute, or relative to
+    the top of the checkout."""
+    import importlib.util
+
+    path = ROOT / path
+    spec = importlib.util.spec_from_file_location(name or f"jsov_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def role_yaml(role: str, *parts: str) -> Any:
     import yaml
 

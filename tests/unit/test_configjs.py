@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from role_files import load_source
 
 from jitsi_sovereign.confcheck import configjs
 
@@ -165,11 +165,7 @@ def test_promises_from_state_round_trip():
 
 
 def _filter_module():
-    spec = importlib.util.spec_from_file_location(
-        "jsov_configjs_filter", ROOT / "playbooks" / "filter_plugins" / "configjs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source("playbooks/filter_plugins/configjs.py", "jsov_configjs_filter")
 
 
 def test_filter_plugin():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import grp
 import hashlib
-import importlib.util
 import os
 import pwd
 import stat
@@ -18,21 +17,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from role_files import ROOT, load_source
 
-ROOT = Path(__file__).resolve().parents[2]
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location(
-        "jsov_files_module", ROOT / "playbooks" / "library" / "jitsi_sovereign_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-M = _module()
+M = load_source("playbooks/library/jitsi_sovereign_files.py", "jsov_files_module")
 
 
 class FakeModule:
@@ -241,16 +232,8 @@ def test_through_ansible_playbook(tmp_path):
     assert (tmp_path / "out" / "run.sh").read_text() == "echo ok"
 
 
-def _action():
-    spec = importlib.util.spec_from_file_location(
-        "jsov_files_action", ROOT / "playbooks" / "action_plugins" / "jitsi_sovereign_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wanted():
-    A = _action()
+    A = load_source("playbooks/action_plugins/jitsi_sovereign_files.py", "jsov_files_action")
     sha = hashlib.sha1(b"hello\n").hexdigest()
     args = {"files": [{"dest": "/e/a", "content": "hello\n", "mode": "0640", "group": "prosody"}],
             "dirs": [{"path": "/e", "mode": "755"}], "links": [{"dest": "/e/l", "src": "a"}],
@@ -277,11 +260,7 @@ def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wa
 
 
 def test_loose_modes_of_the_secrets_directory(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "jsov_secrets_filter", ROOT / "playbooks" / "filter_plugins" / "secrets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    loose = module.jitsi_sovereign_loose_modes
+    loose = load_source("playbooks/filter_plugins/secrets.py").jitsi_sovereign_loose_modes
     secrets = tmp_path / "secrets"
     assert loose(secrets) == []  # missing: nothing to protect yet
     (secrets / "host").mkdir(parents=True, mode=0o700)

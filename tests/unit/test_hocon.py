@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from role_files import load_source
 
 from jitsi_sovereign.confcheck import hocon
 
@@ -32,10 +32,7 @@ ice4j.harvest.mapping {
 
 
 def _filter_module():
-    spec = importlib.util.spec_from_file_location(
-        "jsov_hocon_filter", ROOT / "playbooks" / "filter_plugins" / "hocon.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_source("playbooks/filter_plugins/hocon.py", "jsov_hocon_filter")
     return module.FilterModule().filters()
 
 

@@ -5,7 +5,6 @@ checks' parsers) and the probe's reading of apt's output."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
+from role_files import load_source
 
 from jitsi_sovereign.checks import test_jitsi_packages as checks
 from jitsi_sovereign.confcheck import openpgp
@@ -29,10 +29,7 @@ OLD_FPR = "66A9CD0595D6AFA247290D3BEF8B479E2DC1389C"
 
 
 def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source(path, name)
 
 
 # ------------------------------------------------------------------ OpenPGP

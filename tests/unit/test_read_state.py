@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from role_files import load_source
 
 TOP = Path(__file__).resolve().parents[2]
 READER = TOP / "playbooks" / "files" / "read_state.py"
 
 
 def load(path: Path):
-    spec = importlib.util.spec_from_file_location("read_state", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source(path, "read_state")
 
 
 def proc(key: str) -> str:
