@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from role_files import load_source
 
 from jitsi_sovereign.confcheck import configjs
 
 DOMAIN = "meet.example.org"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def good(**over: str) -> str:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from role_files import load_source
 
 from jitsi_sovereign.confcheck import hocon
-
-ROOT = Path(__file__).resolve().parents[2]
 
 JVB = """\
 # Ansible managed
