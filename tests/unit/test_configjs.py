@@ -182,3 +182,23 @@ def test_filter_plugin():
     assert objcheck(ok, DOMAIN, "o") == ok
     with pytest.raises(AnsibleFilterError, match=r"community\.jitsi\.org"):
         objcheck("var o = { SUPPORT_URL: 'https://community.jitsi.org/' };", DOMAIN, "o")
+
+
+def test_node_check_filter_runs_node_on_the_text(monkeypatch):
+    """`node --check` through the filter: a syntax error fails the task with node's words;
+    without node on the controller the text passes unchanged (esprima checked it)."""
+    import shutil
+
+    from ansible.errors import AnsibleFilterError
+
+    module = _filter_module()
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed on this machine (./run installs it)")
+    assert module.node_check("var config = {};\n") == "var config = {};\n"
+    refused = r"node --check refuses config\.js: .*SyntaxError: Unexpected token"
+    with pytest.raises(AnsibleFilterError, match=refused):
+        module.node_check("var config = {;\n")
+    assert module.controller_has("node") is True
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert module.controller_has("node") is False
+    assert module.node_check("var config = {;\n") == "var config = {;\n"
