@@ -13,10 +13,10 @@ everything they may write, each item enabled by its setting); `enabled` never re
 module.
 
 `current` (optional, not sent to the host): the role's one read of the host
-(playbooks/files/read_state.py: `files`, `dirs`, `links`) and `ids` the numeric ids of the
-owner/group names other than root. When they show every item as wanted, the module is not
-run at all (an idempotent run costs no round trip); anything they do not tell (a path not
-read, a name without an id) runs the module, which decides on the host."""
+(playbooks/files/read_state.py: `files`, `dirs`, `links`, and `uids`/`gids` for the owner
+and group names other than root). When it shows every item as wanted, the module is not
+run at all (an idempotent run costs no round trip); anything it does not tell (a path not
+read, a name without its id) runs the module, which decides on the host."""
 
 import base64
 import hashlib
@@ -31,7 +31,7 @@ MODULE = "jitsi_sovereign_files"
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("files", "dirs", "links", "absent", "current", "ids"))
+    _VALID_ARGS = frozenset(("files", "dirs", "links", "absent", "current"))
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -68,9 +68,8 @@ class ActionModule(ActionBase):
                 dirs.append(item)
         args["dirs"] = dirs
         current = args.pop("current", None)
-        ids = dict(args.pop("ids", None) or {}, root=0)
         nothing = not any(args.get(k) for k in ("files", "dirs", "links", "absent"))
-        if nothing or (current is not None and _all_as_wanted(args, current, ids)):
+        if nothing or (current is not None and _all_as_wanted(args, current)):
             result.update(changed=False, written=[], created_dirs=[], linked=[], removed=[],
                           msg="as wanted (read from the host by the role's state read)")
             return result
@@ -89,14 +88,16 @@ def _mode(value) -> str:
     return f"{int(str(value), 8):04o}"
 
 
-def _same_owner(have: dict, item: dict, ids: dict) -> bool:
+def _same_owner(have: dict, item: dict, current: dict) -> bool:
+    """Owner and group by number: root is 0, other names as the read found them (a name not
+    read, or without an account yet, never matches)."""
     owner, group = item.get("owner", "root"), item.get("group", "root")
-    if owner not in ids or group not in ids:
-        return False
-    return have.get("uid") == int(ids[owner]) and have.get("gid") == int(ids[group])
+    uid = 0 if owner == "root" else (current.get("uids") or {}).get(owner)
+    gid = 0 if group == "root" else (current.get("gids") or {}).get(group)
+    return uid is not None and gid is not None and have.get("uid") == uid and have.get("gid") == gid
 
 
-def _all_as_wanted(args: dict, current: dict, ids: dict) -> bool:
+def _all_as_wanted(args: dict, current: dict) -> bool:
     """True only if the role's read of the host shows every item exactly as wanted."""
     files, dirs, links = (current.get(k) or {} for k in ("files", "dirs", "links"))
     try:
@@ -107,14 +108,14 @@ def _all_as_wanted(args: dict, current: dict, ids: dict) -> bool:
         for item in args.get("dirs") or []:
             have = dirs.get(item["path"])
             if not have or have.get("mode") != _mode(item["mode"]) \
-                    or not _same_owner(have, item, ids):
+                    or not _same_owner(have, item, current):
                 return False
         for item in args.get("files") or []:
             have = files.get(item["dest"])
             # read_state's checksum (the one Ansible uses), not a security function.
             want = hashlib.sha1(str(item["content"]).encode("utf-8")).hexdigest()  # noqa: S324
             if not have or have.get("sha1") != want or have.get("mode") != _mode(item["mode"]) \
-                    or not _same_owner(have, item, ids):
+                    or not _same_owner(have, item, current):
                 return False
         for item in args.get("links") or []:
             if links.get(item["dest"]) != item["src"]:

@@ -15,14 +15,18 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
   certs:    {path: {subject, issuer, serial, not_after, days_left, sans, sha256, pubkey_sha1} | null}
             (first certificate of a PEM file, read with the openssl command)
   keys:     {path: pubkey_sha1 | null}                (private key -> sha1 of its public key)
+  uids:     {user: uid | null}                        (from "users": names; null: no such user)
+  gids:     {group: gid | null}                       (from "groups": names)
 One copy for every role, in playbooks/files/: roles find it on Ansible's lookup search path
 (the play's files/ directory), so the roles run through playbooks/site.yml.
 """
 
 import calendar
+import grp
 import hashlib
 import json
 import os
+import pwd
 import re
 import stat
 import subprocess
@@ -205,6 +209,20 @@ def _key(path):
     return _pubkey_sha1(res.stdout) if res.returncode == 0 else None
 
 
+def _uid(name):
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def _gid(name):
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
 def main():
     req = json.loads(sys.argv[1])
     out = {
@@ -221,6 +239,8 @@ def main():
         "versions": _versions(req.get("versions", [])),
         "certs": {path: _cert(path) for path in req.get("certs", [])},
         "keys": {path: _key(path) for path in req.get("keys", [])},
+        "uids": {name: _uid(name) for name in req.get("users", [])},
+        "gids": {name: _gid(name) for name in req.get("groups", [])},
     }
     print(json.dumps(out))
 

@@ -241,12 +241,13 @@ def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wa
     current = {"files": {"/e/a": {"sha1": sha, "mode": "0640", "uid": 0, "gid": 107},
                          "/e/old": None},
                "dirs": {"/e": {"mode": "0755", "uid": 0, "gid": 0}},
-               "links": {"/e/l": "a", "/e/old": None}}
-    ids = {"root": 0, "prosody": 107}
-    assert A._all_as_wanted(args, current, ids)
+               "links": {"/e/l": "a", "/e/old": None},
+               "gids": {"prosody": 107}}
+    assert A._all_as_wanted(args, current)
     # Each difference, and each thing the read does not tell, sends the module.
-    assert not A._all_as_wanted(args, current, {"root": 0})                       # gid unknown
-    assert not A._all_as_wanted(args, current, {"root": 0, "prosody": 108})       # other gid
+    assert not A._all_as_wanted(args, dict(current, gids={}))                    # gid not read
+    assert not A._all_as_wanted(args, dict(current, gids={"prosody": None}))     # no group yet
+    assert not A._all_as_wanted(args, dict(current, gids={"prosody": 108}))      # other gid
     for path, change in [("files", {"/e/a": dict(current["files"]["/e/a"], sha1="0" * 40)}),
                          ("files", {"/e/a": dict(current["files"]["/e/a"], mode="0644")}),
                          ("files", {"/e/a": None}),
@@ -255,8 +256,21 @@ def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wa
                          ("links", {"/e/l": "b"}),
                          ("links", {"/e/old": "dangling"})]:
         changed = dict(current, **{path: dict(current[path], **change)})
-        assert not A._all_as_wanted(args, changed, ids), (path, change)
-    assert not A._all_as_wanted(args, {"files": {}, "dirs": {}, "links": {}}, ids)
+        assert not A._all_as_wanted(args, changed), (path, change)
+    assert not A._all_as_wanted(args, {"files": {}, "dirs": {}, "links": {}})
+
+
+def test_the_controller_tells_a_user_from_a_group_of_the_same_name():
+    """The owner's number comes from the read's uids, the group's from its gids."""
+    A = load_source("playbooks/action_plugins/jitsi_sovereign_files.py", "jsov_files_action")
+    sha = hashlib.sha1(b"x\n").hexdigest()
+    args = {"files": [{"dest": "/e/c", "content": "x\n", "mode": "0400", "owner": "jicofo",
+                       "group": "jicofo"}]}
+    current = {"files": {"/e/c": {"sha1": sha, "mode": "0400", "uid": 105, "gid": 108}},
+               "uids": {"jicofo": 105}, "gids": {"jicofo": 108}}
+    assert A._all_as_wanted(args, current)
+    assert not A._all_as_wanted(args, dict(current, gids={"jicofo": 105}))
+    assert not A._all_as_wanted(args, dict(current, uids={"jicofo": None}))
 
 
 def test_loose_modes_of_the_secrets_directory(tmp_path):

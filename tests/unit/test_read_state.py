@@ -45,3 +45,19 @@ def test_forwarding_change_reapplies_everything_after_it():
     result = rs._sysctl(pairs)
     # ip_forward first: writing it resets per-interface keys, which are then set again.
     assert result["differ"] == [f"net.ipv4.ip_forward={flipped}", f"{other}={proc(other)}"]
+
+
+def test_user_and_group_ids(capsys, monkeypatch):
+    """users/groups -> uids/gids by name, null for a name without an account."""
+    import grp
+    import json
+    import os
+    import pwd
+
+    me, my_group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    monkeypatch.setattr("sys.argv", ["read_state", json.dumps(
+        {"users": [me, "no-such-user-jsov"], "groups": [my_group, "no-such-group-jsov"]})])
+    load(READER).main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["uids"] == {me: os.getuid(), "no-such-user-jsov": None}
+    assert out["gids"] == {my_group: os.getgid(), "no-such-group-jsov": None}
