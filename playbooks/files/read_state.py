@@ -17,6 +17,11 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
   keys:     {path: pubkey_sha1 | null}                (private key -> sha1 of its public key)
   uids:     {user: uid | null}                        (from "users": names; null: no such user)
   gids:     {group: gid | null}                       (from "groups": names)
+  apt:      {indexes, age, unavailable}               (from "apt": {names, valid_time}; only when asked)
+            indexes: package index files in /var/lib/apt/lists; age: seconds since the lists
+            last changed, as ansible.builtin.apt's cache_valid_time measures it; unavailable:
+            apt-get's errors when it simulates installing the names from the lists as they
+            are ([]: it can), null when not simulated (no index, or lists older than valid_time)
 One copy for every role, in playbooks/files/: roles find it on Ansible's lookup search path
 (the play's files/ directory), so the roles run through playbooks/site.yml.
 """
@@ -223,6 +228,32 @@ def _gid(name):
         return None
 
 
+APT_LISTS = "/var/lib/apt/lists"
+# apt's own success stamp, which ansible.builtin.apt reads before the lists' mtime.
+APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+
+
+def _apt(req):
+    try:
+        indexes = sum(1 for name in os.listdir(APT_LISTS) if "_Packages" in name)
+    except OSError:
+        indexes = 0
+    try:
+        mtime = os.stat(APT_STAMP if os.path.exists(APT_STAMP) else APT_LISTS).st_mtime
+    except OSError:
+        mtime = 0
+    age = max(0, int(time.time() - mtime))
+    names = req.get("names") or []
+    unavailable = None
+    if indexes and names and age <= int(req.get("valid_time", 3600)):
+        env = dict(os.environ, LC_ALL="C", DEBIAN_FRONTEND="noninteractive")
+        res = subprocess.run(["apt-get", "--simulate", "--quiet", "--no-install-recommends", "install", *names],
+                             capture_output=True, text=True, check=False, env=env)
+        errors = [line[3:].strip() for line in res.stderr.splitlines() if line.startswith("E: ")]
+        unavailable = [] if res.returncode == 0 else (errors or ["apt-get exited with %d" % res.returncode])
+    return {"indexes": indexes, "age": age, "unavailable": unavailable}
+
+
 def main():
     req = json.loads(sys.argv[1])
     out = {
@@ -242,6 +273,8 @@ def main():
         "uids": {name: _uid(name) for name in req.get("users", [])},
         "gids": {name: _gid(name) for name in req.get("groups", [])},
     }
+    if "apt" in req:
+        out["apt"] = _apt(req["apt"])
     print(json.dumps(out))
 
 

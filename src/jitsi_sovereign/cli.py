@@ -95,16 +95,22 @@ def lab_up(
     hosts: Annotated[int, typer.Option("--hosts", min=1, max=20, help="How many hosts.")] = 1,
     debian: Annotated[str, typer.Option("--debian", help="Debian release: 13 or 12.")] = "13",
     prefix: Annotated[str, typer.Option("--prefix", help="Host name prefix.")] = "lab",
+    apt_lists: Annotated[str, typer.Option(
+        "--apt-lists", help="New hosts' apt package lists: 'image' (those of the image's "
+        "build, as a VM updated when it was made) or 'removed' (none, in a directory "
+        "modified at boot, as a cloud image whose lists were deleted after its build).")
+    ] = "image",
     as_json: Annotated[bool, typer.Option("--json", help="Print the hosts as JSON.")] = False,
 ) -> None:
     """Start lab hosts (reusing running ones) and write the lab inventory."""
     lab = _lab()
-    started = lab.up(count=hosts, debian=debian, prefix=prefix)
+    started = lab.up(count=hosts, debian=debian, prefix=prefix, apt_lists=apt_lists)
     if as_json:
         print(json.dumps([h.as_dict() for h in started], indent=2))
         return
     for h in started:
-        console.print(f"[green]up[/] {h.name}  {h.address}  debian {h.debian}")
+        console.print(f"[green]{'reused' if h.reused else 'up'}[/] {h.name}  {h.address}  "
+                      f"debian {h.debian}")
     console.print(f"inventory: {lab.inventory_path}")
 
 
@@ -203,7 +209,10 @@ def demo(
 
     lab = _lab()
     hosts = lab.up(count=1, debian=debian, prefix="demo")
-    console.print(f"[green]lab host up[/] {hosts[0].name} {hosts[0].address} (debian {debian})")
+    state = "reused (it was running already)" if hosts[0].reused \
+        else "up"
+    console.print(f"[green]lab host {state}[/] {hosts[0].name} {hosts[0].address} "
+                  f"(debian {debian})")
     inv = load_and_validate(lab.inventory_path, limit=hosts[0].name)
     result = run_playbook(inv, limit=hosts[0].name, console=console)
     if not result.ok:

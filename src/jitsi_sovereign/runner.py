@@ -72,6 +72,16 @@ class Progress:
         self.host = host
         res = data.get("res") or {}
         task = data.get("task", self.task)
+        line = self._result_line(kind, host, task, event, res)
+        warnings = [str(w).strip() for w in res.get("warnings") or [] if str(w).strip()]
+        if warnings and not res.get("_ansible_no_log"):
+            notes = "\n".join(f"  warning: {w}" for w in warnings)
+            return f"{line}\n{notes}" if line else f"note: [{host}] {task}\n{notes}"
+        return line
+
+    def _result_line(self, kind: str, host: str, task: str, event: dict[str, Any],
+                     res: dict[str, Any]) -> str | None:
+        """Count the result; the line worth printing for it, if any."""
         if kind == "runner_on_ok":
             self.counts[host]["ok"] += 1
             # A no_log result is censored down to one message, without "changed": the
@@ -89,7 +99,7 @@ class Progress:
             self.failures.append(Failure(host, task, _message(res), unreachable=True))
             return f"UNREACHABLE: [{host}] {task} (details at the end)"
         elif kind == "runner_on_failed":
-            if data.get("ignore_errors"):
+            if (event.get("event_data") or {}).get("ignore_errors"):
                 self.counts[host]["ok"] += 1
                 return None
             self.counts[host]["failed"] += 1

@@ -336,7 +336,7 @@ def test_lab_host_as_dict():
     h = core.LabHost("lab1", "198.51.100.11", "13", Path("/l/k"), Path("/l/kh"))
     assert h.as_dict() == {"name": "lab1", "address": "198.51.100.11", "debian": "13",
                            "user": "debian", "port": 22, "identity_file": "/l/k",
-                           "known_hosts": "/l/kh"}
+                           "known_hosts": "/l/kh", "reused": False}
 
 
 def test_not_root_is_a_user_error(monkeypatch):
@@ -449,3 +449,52 @@ def test_plan_reuses_requested_leftovers_keeps_stopped_and_removes_stale(tmp_pat
     monkeypatch.setattr(host.HostDir, "state", lambda self: "running")
     with pytest.raises(UserError, match="lab host lab1 runs Debian 13, not 12"):
         lab._plan(["lab1"], "12", image.Image("12", "bookworm", Path("/img12")))
+    # A meta.json written before apt_lists existed reads as the image's lists.
+    assert host.HostDir(lab.config, "lab1").meta().apt_lists == "image"
+    with pytest.raises(UserError, match="started with --apt-lists image, not removed") as err:
+        lab._plan(["lab1"], "13", img, "removed")
+    assert "lab down lab1" in err.value.fix
+
+
+def test_up_refuses_an_unknown_apt_lists_state_before_anything(tmp_path, monkeypatch):
+    monkeypatch.setattr(core, "check_preconditions", lambda: pytest.fail("checked too late"))
+    with pytest.raises(UserError, match="--apt-lists stale: unknown state") as err:
+        core.Lab(tmp_path / "lab").up(apt_lists="stale")
+    assert err.value.fix == "use one of: image, removed"
+    assert not (tmp_path / "lab").exists()
+
+
+def test_removed_apt_lists_look_like_a_fresh_cloud_image(tmp_path):
+    """No index, no stamp, no binary cache, and a directory modified now: the state in which
+    ansible.builtin.apt's cache_valid_time alone would trust an empty cache."""
+    lists = tmp_path / "var/lib/apt/lists"
+    (lists / "partial").mkdir(parents=True)
+    for name in ("deb.debian.org_debian_dists_trixie_main_binary-amd64_Packages",
+                 "deb.debian.org_debian_dists_trixie_InRelease", "lock"):
+        (lists / name).write_text("x")
+    stamp = tmp_path / "var/lib/apt/periodic/update-success-stamp"
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text("")
+    cache = tmp_path / "var/cache/apt"
+    cache.mkdir(parents=True)
+    (cache / "pkgcache.bin").write_text("x")
+    (cache / "archives").mkdir()
+    old = time.time() - 86400
+    import os
+
+    os.utime(lists, (old, old))
+    host.clear_apt_lists(tmp_path)
+    assert sorted(p.name for p in lists.iterdir()) == ["lock", "partial"]
+    assert not stamp.exists() and not (cache / "pkgcache.bin").exists()
+    assert (cache / "archives").is_dir()
+    assert time.time() - lists.stat().st_mtime < 60
+
+
+def test_a_cached_image_is_reused_and_said_so(tmp_path):
+    path = image.image_dir(tmp_path, "13")
+    (path / "rootfs" / "usr").mkdir(parents=True)
+    (path / "image.json").write_text(json.dumps({"built": "2026-12-04T21:51:19Z"}))
+    said = []
+    found = image.ensure(tmp_path, "13", log=said.append)
+    assert found.root == path / "rootfs"
+    assert said == [f"Debian 13 image: reusing {path} (built 2026-12-04T21:51:19Z)"]

@@ -40,6 +40,20 @@ def test_a_censored_change_is_still_a_change():
     assert p.counts["a"]["changed"] == 1 and p.counts["a"]["ok"] == 2
 
 
+def test_a_task_warning_is_shown_under_its_task():
+    """e.g. jitsi_sovereign_apt saying why it refreshes the package lists first."""
+    p = Progress()
+    why = "Refreshing the package lists first, whatever their age: no package index."
+    assert p.handle(ev("runner_on_ok", host="a", task="Install", res={
+        "changed": True, "warnings": [why]})) == f"changed: [a] Install\n  warning: {why}"
+    assert p.handle(ev("runner_on_ok", host="a", task="Read", res={
+        "changed": False, "warnings": ["odd"]})) == "note: [a] Read\n  warning: odd"
+    # A no_log result never shows its warnings (they could quote what it hides).
+    assert p.handle(ev("runner_on_ok", host="a", task="Secret", res={
+        "changed": False, "_ansible_no_log": True, "warnings": ["s3cr3t"]})) is None
+    assert p.counts["a"]["ok"] == 3 and p.counts["a"]["changed"] == 1
+
+
 def test_failure_keeps_task_host_and_message():
     p = Progress()
     p.handle(ev("playbook_on_task_start", task="load rules"))

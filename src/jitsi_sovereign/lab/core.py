@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
 from jitsi_sovereign.lab import acme, files, image, net, proxy
 from jitsi_sovereign.lab import config as cfg_mod
 from jitsi_sovereign.lab.host import (
+    APT_LISTS_STATES,
     HostDir,
     HostMeta,
     console_tail,
@@ -61,12 +62,13 @@ class LabHost:
     known_hosts: Path
     user: str = files.LAB_USER
     port: int = 22
+    reused: bool = False  # already running before this `up`
 
     def as_dict(self) -> dict:
         """JSON-ready form (paths as strings)."""
         return {"name": self.name, "address": self.address, "debian": self.debian,
                 "user": self.user, "port": self.port, "identity_file": str(self.identity_file),
-                "known_hosts": str(self.known_hosts)}
+                "known_hosts": str(self.known_hosts), "reused": self.reused}
 
 
 class Lab:
@@ -147,10 +149,17 @@ class Lab:
             return False
 
     # ------------------------------------------------------------------ up
-    def up(self, count: int = 1, debian: str = "13", prefix: str = "lab") -> list[LabHost]:
-        """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH."""
+    def up(self, count: int = 1, debian: str = "13", prefix: str = "lab",
+           apt_lists: str = "image") -> list[LabHost]:
+        """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH.
+
+        ``apt_lists``: the new hosts' package lists (host.APT_LISTS_STATES): the image's,
+        or removed like a fresh cloud image's."""
         image.codename(debian)
         names = cfg_mod.host_names(prefix, count)
+        if apt_lists not in APT_LISTS_STATES:
+            raise UserError(f"--apt-lists {apt_lists}: unknown state",
+                            f"use one of: {', '.join(APT_LISTS_STATES)}")
         check_preconditions()
         net.check_subnet_free(self.config)
         img = image.ensure(self.config.cache_dir, debian, log=self.log)
@@ -164,9 +173,13 @@ class Lab:
                          "certificates the running hosts got earlier no longer verify "
                          "against it; recreate those hosts, or renew their certificates "
                          "(certbot renew --force-renewal)")
-            metas = self._plan(names, debian, img)
+            metas = self._plan(names, debian, img, apt_lists)
+            reused = set()
             for meta in metas:
-                if not self._host(meta.name).supervisor_pid():
+                if self._host(meta.name).supervisor_pid():
+                    reused.add(meta.name)
+                    self.log(f"lab host {meta.name} ({meta.address}) is running: reusing it")
+                else:
                     self._boot(self._host(meta.name), meta, img)
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
                             SSH_TIMEOUT, self._can_log_in)
@@ -179,9 +192,10 @@ class Lab:
                                 f"(state {host.state()}); console:\n{console_tail(host)}",
                                 f"see {host.path / 'console.log'}, then "
                                 f"jitsi-sovereign lab down {late[0]}")
-        return [self._lab_host(m) for m in metas]
+        return [replace(self._lab_host(m), reused=m.name in reused) for m in metas]
 
-    def _plan(self, names: list[str], debian: str, img: image.Image) -> list[HostMeta]:
+    def _plan(self, names: list[str], debian: str, img: image.Image,
+              apt_lists: str = "image") -> list[HostMeta]:
         """Metadata of each requested host: reuse running ones, clean up leftovers."""
         taken: dict[str, str] = {}
         for host in self._host_dirs():
@@ -194,9 +208,15 @@ class Lab:
                         f"lab host {host.name} runs Debian {meta.debian}, not {debian}",
                         f"stop it first (jitsi-sovereign lab down {host.name}) or use "
                         "another --prefix")
+                if host.name in names and meta.apt_lists != apt_lists:
+                    raise UserError(
+                        f"lab host {host.name} started with --apt-lists {meta.apt_lists}, "
+                        f"not {apt_lists}",
+                        f"stop it first (jitsi-sovereign lab down {host.name}) or use "
+                        "another --prefix")
                 taken[host.name] = meta.address
             elif meta and host.prepared() and host.name in names and meta.debian == debian \
-                    and Path(meta.image) == img.root:
+                    and Path(meta.image) == img.root and meta.apt_lists == apt_lists:
                 self._cleanup(host)  # a leftover: boot it again on its own disk
                 taken[host.name] = meta.address
             else:
@@ -209,7 +229,7 @@ class Lab:
             meta = self._host(name).meta()
             if meta is None:
                 meta = HostMeta(name, addresses[name], debian, str(img.root),
-                                new_marker(self.config, name))
+                                new_marker(self.config, name), apt_lists)
             metas.append(meta)
         return metas
 

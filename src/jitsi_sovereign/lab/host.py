@@ -53,6 +53,10 @@ class HostMeta:
     debian: str
     image: str  # overlay lower dir
     marker: str
+    # The host's apt package lists at first boot: "image" (the image build's own, as a VM
+    # updated when it was made) or "removed" (none, in a directory modified at boot: a
+    # cloud image whose lists were deleted after its build).
+    apt_lists: str = "image"
 
 
 class HostDir:
@@ -224,7 +228,26 @@ def prepare(host: HostDir, meta: HostMeta, lab_public_key: str, known_hosts: Pat
                                                    public))
     _authorize(root, lab_public_key)
     _set_password(host, root)
+    if meta.apt_lists == "removed":
+        clear_apt_lists(root)
     write_file(host.path / "prepared", "")
+
+
+APT_LISTS_STATES = ("image", "removed")
+
+
+def clear_apt_lists(root: Path) -> None:
+    """The apt state of a fresh cloud image built with its lists deleted: no package index,
+    no update-success stamp, no binary cache, and a list directory modified just now (which
+    ansible.builtin.apt's cache_valid_time takes for a fresh update)."""
+    lists = root / "var/lib/apt/lists"
+    for path in lists.glob("*"):
+        if path.is_file() and path.name != "lock":
+            path.unlink()
+    for path in [root / "var/lib/apt/periodic/update-success-stamp",
+                 *(root / "var/cache/apt").glob("*.bin")]:
+        path.unlink(missing_ok=True)
+    os.utime(lists)
 
 
 def _replace_with_file(path: Path, text: str) -> None:

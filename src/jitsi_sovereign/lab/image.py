@@ -19,7 +19,9 @@ from jitsi_sovereign.lab.util import locked, remove_tree, run, write_file
 
 RELEASES = {"13": "trixie", "12": "bookworm"}
 # Bump when the recipe below changes: labs then build a new image (old hosts keep theirs).
-RECIPE = 1
+# 2: the package lists of the build's own update stay (recipe 1 removed them, leaving an
+#    empty directory with a recent mtime; see host.clear_apt_lists for that state).
+RECIPE = 2
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "python3",
             "python3-apt", "iproute2", "sudo", "ca-certificates", "procps", "less"]
 MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "systemd-networkd-wait-online.service",
@@ -65,6 +67,8 @@ def ensure(cache: Path, debian: str, log=print) -> Image:
     with locked(cache / f".lock-{name}"):
         found = find(cache, debian)
         if found:
+            log(f"Debian {debian} image: reusing {image_dir(cache, debian)} "
+                f"(built {_built(image_dir(cache, debian))})")
             return found
         for stale in cache.glob(f".build-{name}-*"):
             log(f"removing an interrupted image build: {stale}")
@@ -88,6 +92,13 @@ def ensure(cache: Path, debian: str, log=print) -> Image:
             raise
         log(f"image ready in {time.monotonic() - start:.0f} s: {image_dir(cache, debian)}")
         return Image(debian, name, image_dir(cache, debian) / "rootfs")
+
+
+def _built(path: Path) -> str:
+    try:
+        return json.loads((path / "image.json").read_text())["built"]
+    except (OSError, ValueError, KeyError):
+        return "at an unknown time"
 
 
 def _debootstrap(root: Path, name: str, archive: str, debs: Path) -> None:
@@ -137,7 +148,6 @@ def _prepare(root: Path, name: str, mirrors: mirror_mod.Mirrors) -> None:
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
-    for path in (root / "var/lib/apt/lists").glob("*"):
-        if path.is_file():
-            path.unlink()
+    # The package lists stay, as on a VM updated when it was made: a host made within
+    # cache_valid_time of the build uses them as they are, later ones refresh them.
     (root / "etc/hostname").unlink(missing_ok=True)
