@@ -4,8 +4,8 @@ One in-process pytest session per host, on ``jitsi_sovereign/checks``: the insid
 checks read the host through one SSH connection (testinfra, paramiko backend, host
 key verified against the inventory's known_hosts), the outside checks probe its
 address from here. A plugin collects every check's outcome (passed, failed, skipped)
-with its reason; the result is printed as one table per host, optionally written as
-JSON, and ``failed`` decides the exit status.
+with its reason; the result is printed as one section per host (see ``print_host``),
+optionally written as JSON, and ``failed`` decides the exit status.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -290,7 +293,7 @@ def default_password_lookup(inv: Any) -> Callable[[Any], str | None]:
 def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | None = None,
                password_lookup: Callable[[Any], str | None] | None = None,
                connect_timeout: float = 10.0) -> Report:
-    """Verify every host of ``inv``; print a table per host; write JSON if asked."""
+    """Verify every host of ``inv``; print a section per host; write JSON if asked."""
     from jitsi_sovereign.checks.target import Target
 
     console = console or Console()
@@ -321,36 +324,227 @@ def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | No
 
 
 # ------------------------------------------------------------------ display
+#
+# One section per host, laid out line by line (no table around ~330 checks, whose
+# names a table column would cut anywhere):
+#
+#   meet1 (198.51.100.11) ──────────────────────────────
+#   area          passed   failed   skipped
+#   ───────────────────────────────────────
+#   ssh               11        1         0      <- an area with a failure: bold red
+#
+#   ssh  1 FAILED
+#     FAILED  option[X11Forwarding]              <- failed checks first in their area
+#               X11Forwarding is yes, wants no   <- reason, under the name
+#     passed  option[PasswordAuthentication]
+#
+#   meet1: 1 failed check                        <- recap, right above the summary
+#     FAILED  ssh.option[X11Forwarding]
+#               X11Forwarding is yes, wants no
+#   meet1: 11 passed, 1 failed, 0 skipped in 9.8 s
 
 _STYLE = {PASSED: ("passed", "green"), FAILED: ("FAILED", "bold red"),
           SKIPPED: ("skipped", "yellow")}
+WIDE = 120  # from this console width on, titles are shown too
+STATUS_WIDTH = 7  # len("skipped"): the status words line up
+CHECK_MARGIN = 2  # a check line starts under its area heading, indented
+NAME_COLUMN = CHECK_MARGIN + STATUS_WIDTH + 1  # where a check's name starts
+NAME_INDENT = 4  # continuation of a name too long for one line, under the name
+TEXT_INDENT = 2  # reason and title lines, under the name
+TITLE_GAP = 2  # between a passed check's name and its title (wide console)
+TITLE_ALIGN = 40  # titles line up after names up to this wide (wide console)
+
+# A check name may be broken after these characters, or before "]", nowhere else
+# (unless one piece alone is wider than the line).
+_BREAK_AFTER = frozenset("._-/,[:=")
+_BREAK_BEFORE = frozenset("]")
+
+
+def split_check(check: str) -> tuple[str, str]:
+    """A check id's area and the rest: ``ssh.option[X]`` -> ``("ssh", "option[X]")``.
+
+    The area is the part before the first "." (outside any "[...]" parameter); a
+    collection error ``collect:<path>`` is area ``collect``; an id without an area
+    is shown whole under ``other``.
+    """
+    if check.startswith("collect:"):
+        return "collect", check.removeprefix("collect:")
+    area, dot, _ = check.split("[", 1)[0].partition(".")
+    rest = check[len(area) + 1:]
+    if dot and area and rest:
+        return area, rest
+    return "other", check
+
+
+def _name_segments(name: str) -> list[str]:
+    """``a.b[c_d]`` -> ``["a.", "b[", "c_", "d", "]"]``: the pieces a line may end after."""
+    segments: list[str] = []
+    start = 0
+    for i, ch in enumerate(name):
+        if ch in _BREAK_BEFORE and i > start:
+            segments.append(name[start:i])
+            start = i
+        if ch in _BREAK_AFTER:
+            segments.append(name[start:i + 1])
+            start = i + 1
+    if start < len(name):
+        segments.append(name[start:])
+    return segments
+
+
+def _cut_cells(text: str, width: int) -> tuple[str, str]:
+    """The first ``width`` cells of ``text`` (at least one character) and the rest."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += cell_len(ch)
+        if used > width:
+            i = max(i, 1)
+            return text[:i], text[i:]
+    return text, ""
+
+
+def wrap_check_name(name: str, width: int, indent: int = NAME_INDENT) -> list[str]:
+    """``name`` as lines of at most ``width`` cells, broken only at separators.
+
+    A name that fits stays whole. Otherwise each line holds as many pieces as fit,
+    breaking after ``. _ - / , [ : =`` or before ``]``; the continuation lines start
+    with ``indent`` spaces (none if that would leave fewer than 10 cells). Only a
+    piece wider than a whole line is cut inside, where the line ends. Removing the
+    indent from the continuation lines and joining gives ``name`` back.
+    """
+    width = max(width, 1)
+    if cell_len(name) <= width:
+        return [name]
+    indent = indent if indent > 0 and width - indent >= 10 else 0
+    lines: list[str] = []
+    current = ""
+
+    def room() -> int:
+        return width if not lines else width - indent
+
+    for segment in _name_segments(name):
+        if cell_len(current) + cell_len(segment) <= room():
+            current += segment
+            continue
+        if current:
+            lines.append(current)
+            current = ""
+        while cell_len(segment) > room():  # last resort: one piece wider than a line
+            head, segment = _cut_cells(segment, room())
+            lines.append(head)
+        current = segment
+    if current:
+        lines.append(current)
+    return lines[:1] + [" " * indent + line for line in lines[1:]]
+
+
+def wrap_text(text: str, width: int) -> list[str]:
+    """A reason or title as lines of at most ``width`` characters, broken at spaces."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        lines.extend(textwrap.wrap(paragraph, max(width, 1), break_on_hyphens=False))
+    return lines
+
+
+def _status(status: str) -> str:
+    label, style = _STYLE.get(status, (status, ""))
+    label = escape(label[:STATUS_WIDTH].ljust(STATUS_WIDTH))
+    return f"[{style}]{label}[/]" if style else label
+
+
+def check_lines(name: str, r: CheckResult, width: int, *, wide: bool = False,
+                title_column: int = 0) -> list[str]:
+    """The markup lines of one check: status and name, then its title and reason.
+
+    ``name`` is what is shown (the id without its area under an area heading, the
+    whole id in the recap of failures). A failed or skipped check gets its reason on
+    the next lines, under the name; on a wide console its title (dim) comes first.
+    A passed check gets its title on the same line on a wide console, from
+    ``title_column`` (relative to the name) on, if it fits there or right after the
+    name; otherwise not at all (the JSON report has every title).
+    """
+    avail = width - NAME_COLUMN
+    names = wrap_check_name(name, avail)
+    margin, column = " " * CHECK_MARGIN, " " * NAME_COLUMN
+    first = f"{margin}{_status(r.status)} {escape(names[0])}"
+    if wide and r.status == PASSED and r.title and len(names) == 1:
+        used = cell_len(names[0])
+        start = title_column if title_column >= used + TITLE_GAP else used + TITLE_GAP
+        if start + cell_len(r.title) <= avail:
+            first += " " * (start - used) + f"[dim]{escape(r.title)}[/]"
+    lines = [first] + [column + escape(line) for line in names[1:]]
+    if r.status == PASSED:
+        return lines
+    text = column + " " * TEXT_INDENT
+    if wide and r.title:
+        lines += [f"{text}[dim]{escape(line)}[/]"
+                  for line in wrap_text(r.title, avail - TEXT_INDENT)]
+    lines += [text + escape(line) for line in wrap_text(r.reason, avail - TEXT_INDENT)]
+    return lines
+
+
+def _title_column(names: list[str], avail: int) -> int:
+    """Where the titles of an area's passed checks line up: after its names that are
+    at most ``TITLE_ALIGN`` cells (a longer name has its title right after it)."""
+    short = [cell_len(n) for n in names if cell_len(n) <= min(TITLE_ALIGN, avail // 2)]
+    return max(short) + TITLE_GAP if short else 0
 
 
 def print_host(console: Console, report: Report, host: str) -> None:
-    """One table per host: check, status, and what it verifies or why it failed/skipped.
+    """One host's section: header, a count per area, every check by area, failures.
 
-    On a narrow console (< 120 columns) passed checks show no text: the check id says
-    what passed, the JSON report has every title.
+    The header line names the host; a small table counts passed / failed / skipped
+    per area (the check id's part before the first "."), areas with a failure in
+    bold red. Then, under a heading per area (in the order the checks ran), one line
+    per check: its status word and its name without the area; a failed or skipped
+    check's reason follows on indented lines. Failed checks come first in their area
+    and are listed again, with their whole id and reason, at the end of the section,
+    right above the host's summary line, so that none goes unseen among ~330.
+
+    Names are broken only at separators (see ``wrap_check_name``), reasons at spaces,
+    and no line is wider than the console. From 120 columns on, a passed check shows
+    its title after its name when it fits, a failed or skipped one its title (dim)
+    above the reason.
     """
     info = report.hosts.get(host, {})
-    wide = console.width >= 120
-    table = Table(title=f"{host} ({info.get('address', '?')})", title_justify="left",
-                  expand=False)
-    table.add_column("check", overflow="fold", ratio=2)
-    table.add_column("status", no_wrap=True)
-    table.add_column("what / reason" if wide else "reason", overflow="fold", ratio=3)
-    for r in report.results:
-        if r.host != host:
-            continue
-        label, style = _STYLE.get(r.status, (r.status, ""))
-        if r.status == PASSED:
-            text = escape(r.title) if wide else ""
-        elif wide:
-            text = f"[dim]{escape(r.title)}[/]\n{escape(r.reason)}"
-        else:
-            text = escape(r.reason)
-        table.add_row(escape(r.check), f"[{style}]{label}[/]", text)
-    console.print(table)
+    width = console.width
+    wide = width >= WIDE
+    avail = width - NAME_COLUMN
+    results = [r for r in report.results if r.host == host]
+    console.print()
+    console.rule(f"[bold]{escape(host)}[/] ({escape(str(info.get('address', '?')))})",
+                 align="left")
+    areas: dict[str, list[tuple[str, CheckResult]]] = {}
+    for r in results:
+        area, name = split_check(r.check)
+        areas.setdefault(area, []).append((name, r))
+    if areas:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table.add_column("area", overflow="fold")
+        for status in (PASSED, FAILED, SKIPPED):
+            table.add_column(status, justify="right")
+        for area, checks in areas.items():
+            n = {s: sum(1 for _, r in checks if r.status == s) for s in (PASSED, FAILED, SKIPPED)}
+            table.add_row(escape(area), str(n[PASSED]), str(n[FAILED]), str(n[SKIPPED]),
+                          style="bold red" if n[FAILED] else None)
+        console.print(table)
+    for area, checks in areas.items():
+        failed = [(name, r) for name, r in checks if r.status == FAILED]
+        console.print()
+        console.print(f"[bold]{escape(area)}[/]"
+                      + (f"  [bold red]{len(failed)} FAILED[/]" if failed else ""))
+        column = _title_column([name for name, r in checks if r.status == PASSED], avail)
+        for name, r in failed + [(name, r) for name, r in checks if r.status != FAILED]:
+            for line in check_lines(name, r, width, wide=wide, title_column=column):
+                console.print(line)
+    failed_results = [r for r in results if r.status == FAILED]
+    if failed_results:
+        console.print()
+        console.print(f"[bold red]{escape(host)}: {len(failed_results)} failed "
+                      f"check{'s' if len(failed_results) > 1 else ''}[/]")
+        for r in failed_results:
+            for line in check_lines(r.check, r, width, wide=wide):
+                console.print(line)
     c = report.counts(host)
     console.print(f"{escape(host)}: {summary_text(c[PASSED], c[FAILED], c[SKIPPED])} "
                   f"in {info.get('duration', 0):.1f} s")

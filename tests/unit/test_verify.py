@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
+import re
 import socket
 import textwrap
 import threading
@@ -24,8 +26,11 @@ from jitsi_sovereign.checks.target import ConnectionFailed, Target
 from jitsi_sovereign.inventory import HostSpec, Inventory
 from jitsi_sovereign.verify import (
     FAILED,
+    NAME_COLUMN,
+    NAME_INDENT,
     PASSED,
     SKIPPED,
+    TEXT_INDENT,
     CheckResult,
     Report,
     ResultCollector,
@@ -34,6 +39,9 @@ from jitsi_sovereign.verify import (
     print_host,
     print_summary,
     run_session,
+    split_check,
+    wrap_check_name,
+    wrap_text,
 )
 
 # ------------------------------------------------------------------ sshd -T
@@ -668,6 +676,232 @@ def test_table_and_summary(width):
     assert "h1: 1 passed, 1 failed, 0 skipped in 3.2 s" in text
     assert "verify FAILED: 2 host(s), 1 passed, 1 failed, 1 skipped in 4.5 s" in text
     assert ("sshd option" in text) is (width >= 120)  # titles of passed checks: wide only
+
+
+
+# ------------------------------------------------------------------ display of a host's checks
+
+SEPARATORS = "._-/,[:="
+LONG_PATH = ("/etc/jitsi/videobridge/sip-communicator.properties.d/"
+             "99-jitsi-sovereign-overrides.properties")
+X11_REASON = ("X11Forwarding is yes in `sshd -T`, wants no: a drop-in under "
+              "/etc/ssh/sshd_config.d sorts before 50-jitsi-sovereign.conf and sets it first "
+              "(cloud-init writes one on some images)")
+SYSCTL_REASON = ("read-only /proc/sys inside a container: the lab host is an LXC container "
+                 "whose kernel parameters are the host's (see [sysctl] in the lab notes)")
+
+
+def _long_report() -> Report:
+    """One host, long names and reasons, ssh checks before and after the other areas."""
+    def r(check, title, status, reason=""):
+        return CheckResult("meet1", check, title, status, reason, 0.01)
+
+    report = Report(hosts={"meet1": {"address": "198.51.100.11", "duration": 41.3,
+                                     "connection_error": None}}, duration=41.9)
+    report.results = [
+        r("ssh.option[PasswordAuthentication]", "Sshd option is hardened", PASSED),
+        r("ssh.option[X11Forwarding]", "Forwarding of X11 is off", FAILED, X11_REASON),
+        r("firewall.policy_drop[input]", "Base chain drops by default", PASSED),
+        r("outside_tls.cipher_suites[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]",
+          "Cipher suite is a Mozilla intermediate one", PASSED),
+        r("permissions.private_file[/etc/prosody/certs/meet.example.fr.key]",
+          "Private key is mode 0600", PASSED),
+        r(f"permissions.mode[{LONG_PATH}]", "File mode and owner as expected", PASSED),
+        r("sysctl.value[net.ipv4.conf.all.accept_redirects]", "Kernel parameter hardened",
+          SKIPPED, SYSCTL_REASON),
+        r("ssh.host_keys", "Only ed25519 and rsa host keys", PASSED),
+    ]
+    return report
+
+
+def _render(report: Report, width: int) -> list[str]:
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=False, color_system=None)
+    for host in report.hosts:
+        print_host(console, report, host)
+    print_summary(console, report)
+    return out.getvalue().splitlines()
+
+
+def _name_lines(lines: list[str], label: str, name: str) -> list[str]:
+    """The pieces of ``name`` printed after ``label`` at its first occurrence: the rest
+    of the status line, then the continuation lines (indented under the name)."""
+    cont = " " * (NAME_COLUMN + NAME_INDENT)
+    for i, line in enumerate(lines):
+        head, rest = line[:NAME_COLUMN], line[NAME_COLUMN:]
+        if head.strip() != label or not rest or not name.startswith(rest.split("  ")[0]):
+            continue
+        pieces = [rest.split("  ")[0]]
+        for nxt in lines[i + 1:]:
+            if len("".join(pieces)) >= len(name) or not nxt.startswith(cont):
+                break
+            pieces.append(nxt[len(cont):])
+        if "".join(pieces) == name:
+            return pieces
+    raise AssertionError(f"{label} {name} not found in:\n" + "\n".join(lines))
+
+
+def _label(status: str) -> str:
+    return {PASSED: "passed", FAILED: "FAILED", SKIPPED: "skipped"}[status]
+
+
+@pytest.mark.parametrize("width", [60, 72, 80, 100, 119, 120, 160])
+def test_host_section_fits_and_breaks_names_only_at_separators(width):
+    report = _long_report()
+    lines = _render(report, width)
+    too_long = [line for line in lines if len(line) > width]
+    assert too_long == []
+    room = width - NAME_COLUMN
+    for r in report.results:
+        _, name = split_check(r.check)
+        pieces = _name_lines(lines, _label(r.status), name)
+        if len(name) <= room:
+            assert pieces == [name]  # whole, on the status line
+        else:
+            assert len(pieces) > 1
+            for piece, following in itertools.pairwise(pieces):
+                assert piece[-1] in SEPARATORS or following.startswith("]"), (piece, following)
+    # The failure is listed again with its whole id (area included) at the end.
+    assert _name_lines(lines, "FAILED", "ssh.option[X11Forwarding]") == [
+        "ssh.option[X11Forwarding]"]
+    # The long path (104 characters) is wrapped exactly when it does not fit.
+    long_name = f"mode[{LONG_PATH}]"
+    assert (len(_name_lines(lines, "passed", long_name)) > 1) is (len(long_name) > room)
+
+
+def test_host_section_area_counts_in_order():
+    lines = _render(_long_report(), 80)
+    header = lines.index(next(line for line in lines if line.split() == [
+        "area", "passed", "failed", "skipped"]))
+    rows = []
+    for line in lines[header + 2:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    assert rows == [["ssh", "2", "1", "0"], ["firewall", "1", "0", "0"],
+                    ["outside_tls", "1", "0", "0"], ["permissions", "2", "0", "0"],
+                    ["sysctl", "0", "0", "1"]]
+    # Area headings in the same order; ssh.host_keys (run last) is under ssh.
+    expected = ["ssh  1 FAILED", "firewall", "outside_tls", "permissions", "sysctl"]
+    assert [line for line in lines if line in expected] == expected
+    ssh = lines.index("ssh  1 FAILED")
+    assert lines.index("  passed  host_keys") < lines.index("firewall")
+    assert lines.index("  passed  host_keys") > ssh
+
+
+def test_host_section_failed_first_with_reason_and_recap():
+    lines = _render(_long_report(), 80)
+    text_col = " " * (NAME_COLUMN + TEXT_INDENT)
+    ssh = lines.index("ssh  1 FAILED")
+    # Failed checks come first in their area, their reason wrapped under the name.
+    assert lines[ssh + 1] == "  FAILED  option[X11Forwarding]"
+    reason = []
+    for line in lines[ssh + 2:]:
+        if not line.startswith(text_col):
+            break
+        reason.append(line[len(text_col):])
+    assert len(reason) > 1 and " ".join(reason) == X11_REASON
+    assert lines[ssh + 2 + len(reason)] == "  passed  option[PasswordAuthentication]"
+    # The skipped check's reason too (its markup-like "[sysctl]" printed as is).
+    skipped = lines.index("  skipped value[net.ipv4.conf.all.accept_redirects]")
+    following = " ".join(line.strip() for line in lines[skipped + 1:skipped + 4])
+    assert following.startswith(SYSCTL_REASON)
+    # Recap of the failures right above the host's summary line.
+    recap = lines.index("meet1: 1 failed check")
+    assert lines[recap + 1] == "  FAILED  ssh.option[X11Forwarding]"
+    assert " ".join(line.strip() for line in lines[recap + 2:recap + 2 + len(reason)]) == (
+        X11_REASON)
+    assert lines[recap + 2 + len(reason)] == "meet1: 6 passed, 1 failed, 1 skipped in 41.3 s"
+    assert lines[-1] == "verify FAILED: 1 host(s), 6 passed, 1 failed, 1 skipped in 41.9 s"
+    # Narrow console: no titles at all.
+    assert not any("Sshd option is hardened" in line or "Forwarding of X11 is off" in line
+                   for line in lines)
+
+
+def test_host_section_wide_console_shows_titles():
+    lines = _render(_long_report(), 120)
+    assert max(map(len, lines)) <= 120
+    # Passed: title on the name's line (lined up within the area), when it fits.
+    password = next(line for line in lines if "option[PasswordAuthentication]" in line)
+    assert password.split("  ")[-1] == "Sshd option is hardened"
+    host_keys = next(line for line in lines if line.startswith("  passed  host_keys "))
+    assert host_keys.index("Only ed25519") == password.index("Sshd option")
+    # Failed: title, then reason, under the name.
+    failed = lines.index("  FAILED  option[X11Forwarding]")
+    assert lines[failed + 1].strip() == "Forwarding of X11 is off"
+    assert lines[failed + 2].strip().startswith("X11Forwarding is yes")
+    skipped = lines.index("  skipped value[net.ipv4.conf.all.accept_redirects]")
+    assert lines[skipped + 1].strip() == "Kernel parameter hardened"
+
+
+def test_host_section_connection_error_line():
+    report = _long_report()
+    report.hosts["meet1"]["connection_error"] = "host key not verified: no host key in known_hosts"
+    lines = _render(report, 80)
+    assert "meet1: SSH connection failed: host key not verified: no host key in known_hosts" in (
+        lines)
+
+
+@pytest.mark.parametrize(("check", "parts"), [
+    ("ssh.option[X11Forwarding]", ("ssh", "option[X11Forwarding]")),
+    ("jitsi_web.baseline_value[p2p.enabled]", ("jitsi_web", "baseline_value[p2p.enabled]")),
+    ("verify.session", ("verify", "session")),
+    ("collect:test_broken.py", ("collect", "test_broken.py")),
+    ("odd[a.b]", ("other", "odd[a.b]")),
+])
+def test_split_check(check, parts):
+    assert split_check(check) == parts
+
+
+def test_wrap_check_name_keeps_a_name_that_fits():
+    name = "outside_tls.cipher_suites[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]"
+    assert wrap_check_name(name, len(name)) == [name]
+    assert wrap_check_name(name, 200) == [name]
+
+
+def test_wrap_check_name_breaks_at_separators():
+    name = "outside_tls.cipher_suites[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]"
+    assert wrap_check_name(name, 30) == ["outside_tls.cipher_suites[TLS_",
+                                         "    ECDHE_RSA_WITH_AES_128_",
+                                         "    GCM_SHA256]"]
+    assert wrap_check_name("permissions.private_file[/etc/prosody/certs/meet.example.fr.key]",
+                           40) == ["permissions.private_file[/etc/prosody/",
+                                   "    certs/meet.example.fr.key]"]
+    # Before "]" (and never inside the word before it).
+    assert wrap_check_name("x." + "a" * 20 + "]", 22) == ["x." + "a" * 20, "    ]"]
+
+
+def test_wrap_check_name_cuts_only_a_piece_wider_than_the_line():
+    assert wrap_check_name("mode[" + "x" * 50 + "]", 20) == [
+        "mode[", "    " + "x" * 16, "    " + "x" * 16, "    " + "x" * 16, "    xx]"]
+    assert wrap_check_name("y" * 25, 10) == ["y" * 10, "y" * 10, "y" * 5]  # no room to indent
+
+
+@pytest.mark.parametrize("name", [
+    "outside_tls.cipher_suites[TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]",
+    f"permissions.mode[{LONG_PATH}]",
+    "coturn.listening[tcp-tls_listening_port]",
+    "jitsi_web.promised_value[constraints.video.height.ideal]",
+    "collect:checks/test_broken.py",
+])
+def test_wrap_check_name_rejoins_at_every_width(name):
+    longest = max(len(p) for p in re.split(r"(?<=[._\-/,\[:=])|(?=\])", name))
+    for width in range(max(longest + NAME_INDENT, 10 + NAME_INDENT), len(name) + 2):
+        lines = wrap_check_name(name, width)
+        assert all(len(line) <= width for line in lines), (width, lines)
+        assert all(line.startswith(" " * NAME_INDENT) for line in lines[1:])
+        pieces = [lines[0]] + [line[NAME_INDENT:] for line in lines[1:]]
+        assert "".join(pieces) == name
+        for piece, following in itertools.pairwise(pieces):
+            assert piece[-1] in SEPARATORS or following.startswith("]"), (width, lines)
+        assert len(lines) == 1 or len(name) > width
+
+
+def test_wrap_text_breaks_at_spaces():
+    lines = wrap_text(X11_REASON, 40)
+    assert len(lines) > 2 and all(len(line) <= 40 for line in lines)
+    assert " ".join(lines) == X11_REASON
+    assert wrap_text("first line\nsecond line", 80) == ["first line", "second line"]
 
 
 def test_password_lookup_uses_inventory_variable(tmp_path):
