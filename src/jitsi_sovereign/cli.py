@@ -209,10 +209,10 @@ def demo(
 
     lab = _lab()
     hosts = lab.up(count=1, debian=debian, prefix="demo")
-    state = "reused (it was running already)" if hosts[0].reused \
-        else "up"
-    console.print(f"[green]lab host {state}[/] {hosts[0].name} {hosts[0].address} "
-                  f"(debian {debian})")
+    console.print(f"[green]lab host {'reused' if hosts[0].reused else 'up'}[/] {hosts[0].name} "
+                  f"{hosts[0].address} (debian {debian})"
+                  + (": it was running already, the deploy runs again on it"
+                     if hosts[0].reused else ""))
     inv = load_and_validate(lab.inventory_path, limit=hosts[0].name)
     result = run_playbook(inv, limit=hosts[0].name, console=console)
     if not result.ok:

@@ -27,6 +27,8 @@ from jitsi_sovereign import paths
 from jitsi_sovereign.inventory import Inventory
 
 COUNTERS = ("ok", "changed", "failed", "unreachable", "skipped")
+# Ansible's own notices that tell a user nothing to act on (they stay in the run's log).
+QUIET_WARNINGS = ("did not exist and was created",)  # remote_tmp, made on first use
 
 
 def state_dir() -> Path:
@@ -73,7 +75,8 @@ class Progress:
         res = data.get("res") or {}
         task = data.get("task", self.task)
         line = self._result_line(kind, host, task, event, res)
-        warnings = [str(w).strip() for w in res.get("warnings") or [] if str(w).strip()]
+        warnings = [str(w).strip() for w in res.get("warnings") or []
+                    if str(w).strip() and not any(q in str(w) for q in QUIET_WARNINGS)]
         if warnings and not res.get("_ansible_no_log"):
             notes = "\n".join(f"  warning: {w}" for w in warnings)
             return f"{line}\n{notes}" if line else f"note: [{host}] {task}\n{notes}"

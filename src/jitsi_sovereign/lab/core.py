@@ -177,8 +177,7 @@ class Lab:
             reused = set()
             for meta in metas:
                 if self._host(meta.name).supervisor_pid():
-                    reused.add(meta.name)
-                    self.log(f"lab host {meta.name} ({meta.address}) is running: reusing it")
+                    reused.add(meta.name)  # the callers say so (LabHost.reused)
                 else:
                     self._boot(self._host(meta.name), meta, img)
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
