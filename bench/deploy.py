@@ -1,9 +1,11 @@
 """Time the main job on a lab host and print the figures next to their targets.
 
-    python bench/deploy.py [--debian 13|12] [--keep]
+    python bench/deploy.py [--debian 13|12] [--apt-lists image|removed] [--keep]
 
 Measures: lab up from the cached image, first converge, idempotent re-run (and its
 changed count), verify. The image is built first if it is not cached (not timed).
+--apt-lists removed: the host starts as a fresh cloud image without package lists (the
+first converge then refreshes them once: the refreshes are counted).
 """
 
 from __future__ import annotations
@@ -58,6 +60,20 @@ def task_counts(log_dir) -> dict[str, int]:
     return counts
 
 
+def apt_refreshes(log_dir) -> int:
+    """How many tasks refreshed the apt lists (ansible.builtin.apt's cache_updated)."""
+    import json
+    from pathlib import Path
+
+    count = 0
+    for path in Path(log_dir).glob("job_events/*.json"):
+        event = json.loads(path.read_text())
+        if event.get("event") == "runner_on_ok" and \
+                ((event.get("event_data") or {}).get("res") or {}).get("cache_updated"):
+            count += 1
+    return count
+
+
 def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
     start = time.monotonic()
     value = fn(*args, **kwargs)
@@ -69,6 +85,8 @@ def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debian", default="13", choices=["13", "12"])
+    parser.add_argument("--apt-lists", default="image", choices=["image", "removed"],
+                        help="the host's package lists at boot (lab up --apt-lists)")
     parser.add_argument("--keep", action="store_true", help="leave the bench host running")
     args = parser.parse_args()
 
@@ -77,12 +95,13 @@ def main() -> int:
     quiet = Console(file=io.StringIO())
     results: dict[str, float] = {}
 
-    print(f"bench: Debian {args.debian}, one lab host ({name})")
+    print(f"bench: Debian {args.debian}, one lab host ({name}), apt lists: {args.apt_lists}")
     # Make sure the image is cached, so the timed lab up measures a boot, not a debootstrap.
     lab.up(count=1, debian=args.debian, prefix="bench")
     lab.down([name])
     try:
-        timed("lab up", results, lab.up, count=1, debian=args.debian, prefix="bench")
+        timed("lab up", results, lab.up, count=1, debian=args.debian, prefix="bench",
+              apt_lists=args.apt_lists)
         inv = load_and_validate(lab.inventory_path, limit=name)
         first = timed("first converge", results, run_playbook, inv, limit=name, console=quiet)
         second = timed("idempotent re-run", results, run_playbook, inv, limit=name,
@@ -95,7 +114,8 @@ def main() -> int:
     for label, run in (("first converge", first), ("idempotent re-run", second)):
         counts = task_counts(run.log_dir)
         print(f"\n{label}: {sum(counts.values())} task executions "
-              f"({', '.join(f'{n} {k}' for k, n in counts.items())})")
+              f"({', '.join(f'{n} {k}' for k, n in counts.items())}), "
+              f"{apt_refreshes(run.log_dir)} apt list refresh(es)")
         print(f"slowest tasks of the {label}:")
         for secs, name in slowest_tasks(run.log_dir):
             print(f"  {secs:6.1f} s  {name}")

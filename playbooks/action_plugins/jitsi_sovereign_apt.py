@@ -55,8 +55,9 @@ def refresh_reason(state, names, valid_time):
     if int(state.get("age", 0)) > valid_time:
         return None
     if not state.get("indexes"):
-        return ("/var/lib/apt/lists holds no package index (removed after the image's own "
-                f"update, {_age_text(state.get('age', 0))} ago)")
+        return ("/var/lib/apt/lists holds no package index, though it changed "
+                f"{_age_text(state.get('age', 0))} ago (the lists of an image removed after "
+                "its build look fresh by their age alone)")
     unavailable = state.get("unavailable") or []
     if unavailable:
         return (f"apt cannot install {', '.join(names)} from the lists as they are "
