@@ -231,3 +231,76 @@ def test_probe_writes_source_and_key(tmp_path: Path) -> None:
     flat = checks.parse_deb822(Path(probe._write_source(
         str(tmp), {**request, "suite": "stable/", "components": []})).read_text())[0]
     assert "Components" not in flat and flat["Suites"] == "stable/"
+
+
+# ---------------------------------------------------------------- the install's plan
+# Issue 10 (D5, D12): Jitsi's packages cannot be installed here, so the order is held at
+# plan level: the role files, read as data.
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def _tasks(role: str, name: str) -> list[dict]:
+    return yaml.safe_load((ROLES / role / "tasks" / name).read_text())
+
+
+def _index(tasks: list[dict], needle: str) -> int:
+    (i,) = [i for i, t in enumerate(tasks) if needle in t["name"]]
+    return i
+
+
+def test_jicofo_and_the_bridge_are_masked_through_the_install() -> None:
+    """policy-rc.d does not stop jitsi-meet-prosody's `systemctl restart jicofo/jvb`:
+    both units are masked right before the install, on the same condition."""
+    tasks = _tasks("jitsi_packages", "install.yml")
+    mask, install = _index(tasks, "Mask jicofo"), _index(tasks, "Install the pinned")
+    assert mask == install - 1
+    assert tasks[mask]["ansible.builtin.systemd_service"]["masked"] is True
+    assert tasks[mask]["loop"] == "{{ _jitsi_packages_masked_units }}"
+    units = yaml.safe_load((ROLES / "jitsi_packages" / "vars" / "main.yml").read_text())[
+        "_jitsi_packages_masked_units"]
+    assert units == ["jicofo.service", "jitsi-videobridge2.service"]
+    assert [c for c in tasks[install]["when"]] == [c for c in tasks[mask]["when"]
+                                                   if c != "not ansible_check_mode"]
+    assert tasks[install]["jitsi_sovereign_apt"]["policy_rc_d"] == 101
+
+
+@pytest.mark.parametrize("role,unit", [("jicofo", "_jicofo_unit"),
+                                       ("videobridge", "_videobridge_unit")])
+def test_each_role_unmasks_its_unit_once_configured(role: str, unit: str) -> None:
+    main = _tasks(role, "main.yml")
+    names = [t["name"] for t in main]
+    # The service step (unmask, enable, start) comes after the configuration is written.
+    assert any("onfigur" in n for n in names[:names.index(next(
+        n for n in names if "ervice" in n))]), names
+    (start,) = [t for t in _tasks(role, "service.yml") if "ansible.builtin.systemd_service" in t]
+    args = start["ansible.builtin.systemd_service"]
+    assert args == {"name": "{{ %s }}" % unit, "masked": False, "enabled": True,
+                    "state": "started"}
+
+
+def test_site_runs_the_packages_before_the_roles_that_unmask() -> None:
+    site = yaml.safe_load((ROLES.parent / "playbooks" / "site.yml").read_text())
+    roles = [r["role"] for r in site[0]["roles"]]
+    assert roles.index("jitsi_packages") < roles.index("jicofo")
+    assert roles.index("jitsi_packages") < roles.index("videobridge")
+
+
+def test_the_packages_leftovers_are_taken_out_after_the_install() -> None:
+    """The auth.<domain> CA the postinst links into the trust store, and jaas.cfg.lua."""
+    tasks = _tasks("jitsi_packages", "install.yml")
+    remove, rebuild = _index(tasks, "leftovers"), _index(tasks, "Rebuild the system trust")
+    assert _index(tasks, "Install the pinned") < remove < rebuild
+    assert tasks[remove]["jitsi_sovereign_files"]["absent"] == "{{ _jitsi_packages_leftovers }}"
+    assert tasks[rebuild]["ansible.builtin.command"]["argv"] == ["update-ca-certificates",
+                                                                 "--fresh"]
+    env = jinja2.Environment()
+    vars_ = yaml.safe_load((ROLES / "jitsi_packages" / "vars" / "main.yml").read_text())
+    ca = env.from_string(vars_["_jitsi_packages_auth_ca"]).render(
+        jitsi_packages_domain="meet.example.fr")
+    assert ca == "/usr/local/share/ca-certificates/auth.meet.example.fr.crt"
+    assert "/etc/prosody/conf.avail/jaas.cfg.lua" in vars_["_jitsi_packages_leftovers"]
+    # Read both ways by the role's one read, so a re-run skips the removal on the controller.
+    request = vars_["_jitsi_packages_read_state_request"]
+    assert "_jitsi_packages_leftovers" in request["files"]
+    assert request["links"] == "{{ _jitsi_packages_leftovers }}"
