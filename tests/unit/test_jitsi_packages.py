@@ -275,7 +275,7 @@ def test_each_role_unmasks_its_unit_once_configured(role: str, unit: str) -> Non
         n for n in names if "ervice" in n))]), names
     (start,) = [t for t in _tasks(role, "service.yml") if "ansible.builtin.systemd_service" in t]
     args = start["ansible.builtin.systemd_service"]
-    assert args == {"name": "{{ %s }}" % unit, "masked": False, "enabled": True,
+    assert args == {"name": f"{{{{ {unit} }}}}", "masked": False, "enabled": True,
                     "state": "started"}
 
 
