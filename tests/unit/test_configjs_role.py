@@ -89,3 +89,9 @@ def test_nginx_site_jitsi_locations(app):
         assert "~ ^/([^/?&:'\"]+)$" in locs
         assert [d.args for d in locs["= /interface_config.js"].children("alias")] == \
             [[f"/etc/jitsi/meet/{DOMAIN}-interface_config.js"]]
+
+
+def test_template_toolbar_has_the_moderator_buttons_and_no_filmstrip():
+    buttons = configjs.parse(_render()).config["toolbarButtons"]
+    assert "filmstrip" not in buttons
+    assert {"mute-everyone", "mute-video-everyone"} <= set(buttons)

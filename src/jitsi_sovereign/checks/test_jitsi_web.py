@@ -165,6 +165,20 @@ def test_no_third_party_keys(parsed):
     assert not problems, "; ".join(problems)
 
 
+def test_toolbar_buttons(parsed, web_state):
+    """toolbarButtons is the promised list, every name a button of the pinned Jitsi Meet."""
+    got = configjs.get(parsed.config, "toolbarButtons")
+    want = web_state.get("toolbar_buttons")
+    known = web_state.get("toolbar_buttons_known")
+    if want is None or known is None:
+        pytest.fail("jitsi_web.json lacks toolbar_buttons or toolbar_buttons_known "
+                    "(role jitsi_web too old?)", pytrace=False)
+    assert got == want, f"toolbarButtons is {got!r}, jitsi_web.json promises {want!r}"
+    unknown = [b for b in got if b not in known]
+    assert not unknown, (f"toolbarButtons names {unknown}: not buttons of the pinned Jitsi Meet "
+                         "(no effect; 'filmstrip' was dropped upstream)")
+
+
 def test_node_check(served):
     """`node --check` parses the served config.js (on the controller)."""
     node = shutil.which("node")

@@ -3,7 +3,9 @@
 The Mozilla 6.0 intermediate settings and the baseline headers are hard-coded here;
 what the role promises (HSTS max-age, framing allow-list, access log) comes from
 nginx.json. Jitsi Meet's locations: every proxy to loopback, the websocket upgrade
-passed, and from outside a BOSH request and a websocket upgrade reach prosody.
+passed, and from outside a BOSH request and a websocket upgrade reach prosody. The web
+app's content: the security headers in every location, a CSP that allows blob: workers,
+gzip for its types, .wav as audio/wav, versioned files cached a year.
 Skipped as a whole when the inventory gives the host no domain.
 """
 
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from urllib.parse import urlsplit
 
 import pytest
 
 from jitsi_sovereign.checks import tlsparse
-from jitsi_sovereign.checks.helpers import domain_of, require_web_state
+from jitsi_sovereign.checks.helpers import domain_of, require_web_state, state_or_empty
 
 # directive -> (expected arguments, joined by spaces; how to compare)
 TLS_DIRECTIVES = {
@@ -106,6 +109,9 @@ def test_header(header, target, nginx_conf, nginx_state):
         if promised:
             assert value == promised, f"CSP {value!r}, nginx.json promises {promised!r}"
         problems = tlsparse.frame_ancestors_problems(value, nginx_state.get("frame_ancestors"))
+        from jitsi_sovereign.checks.test_outside_tls import blob_worker_problems
+
+        problems += blob_worker_problems(value)
         assert not problems, "; ".join(problems)
 
 
@@ -266,3 +272,159 @@ def test_websocket_reaches_prosody(target, nginx_state):
                                   f"({answer.body[:120]!r}), wants 101 from prosody")
     assert answer.headers.get("sec-websocket-protocol", "").lower() == "xmpp", (
         f"the websocket protocol is {answer.headers.get('sec-websocket-protocol')!r}, wants xmpp")
+
+
+# ------------------------------------------------------------------ the web app's content
+
+# Headers every answer of the HTTPS server carries (the role's baseline; X-Frame-Options
+# only when no portal may frame the site).
+SECURITY_HEADERS = ("strict-transport-security", "x-content-type-options", "referrer-policy",
+                    "content-security-policy")
+# Compressed as Jitsi's own site does (jitsi/jitsi-meet doc/debian/jitsi-meet/jitsi-meet.example
+# :96 at abf901a45): the bundles, styles and WebAssembly are several MB.
+GZIP_TYPES = ("application/javascript", "text/css", "application/json", "application/wasm")
+# The web app's sounds/*.wav (the same file, :6 maps audio/wav), and Debian's own types kept.
+MIME_TYPES = {"wav": "audio/wav", "js": "application/javascript", "wasm": "application/wasm",
+              "css": "text/css"}
+ONE_YEAR = 365 * 86400
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400,
+          "M": 30 * 86400, "y": 365 * 86400}
+
+
+def nginx_seconds(value: str) -> float | None:
+    """An nginx time (``1y``, ``30d``, ``1h30m``, ``3600``) in seconds; None if it is none."""
+    if value == "max":
+        return float("inf")
+    parts = re.findall(r"(\d+)(ms|[smhdwMy]?)", value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return None
+    return sum(int(n) * _UNITS[u or "s"] for n, u in parts)
+
+
+def location_chains(chain: list) -> list[tuple[str, list]]:
+    """(where, [http, server, location...]) for every location below the chain's last block,
+    nested ones with their parents (what each one inherits)."""
+    out = []
+    for d in chain[-1].block or []:
+        if d.name == "location":
+            sub = [*chain, d]
+            out.append((f"location {' '.join(d.args)}", sub))
+            out.extend(location_chains(sub))
+    return out
+
+
+def location_header_problems(chain: list) -> list[str]:
+    """Locations that lose a security header of their server: nginx drops every inherited
+    add_header in a block that has one of its own."""
+    want = tlsparse.headers(chain)
+    problems = [f"the HTTPS server adds no {h} header" for h in SECURITY_HEADERS
+                if h not in want]
+    for where, sub in location_chains(chain):
+        got = tlsparse.headers(sub)
+        missing = [h for h, (value, _) in want.items() if got.get(h, (None, False))[0] != value]
+        if missing:
+            problems.append(f"{where} adds its own headers and loses {', '.join(missing)} "
+                            "(include the headers snippet there again)")
+    return problems
+
+
+def gzip_problems(chain: list) -> list[str]:
+    """The server, and each location that sets gzip itself, compress the web app's types."""
+    problems = []
+    own = [(where, sub) for where, sub in location_chains(chain)
+           if sub[-1].children("gzip") or sub[-1].children("gzip_types")]
+    for where, sub in [("the HTTPS server", chain), *own]:
+        gzip = tlsparse.effective(sub, "gzip")
+        types = tlsparse.effective(sub, "gzip_types") or ["text/html"]
+        if gzip != ["on"]:
+            problems.append(f"{where}: gzip {' '.join(gzip or ['off (default)'])}")
+        elif "*" not in types:
+            missing = [t for t in GZIP_TYPES if t not in types]
+            if missing:
+                problems.append(f"{where}: gzip_types {' '.join(types)} lacks {' '.join(missing)}")
+    return problems
+
+
+def mime_types(chain: list) -> dict[str, str]:
+    """{extension: type} as it applies in the chain's last block: the ``types`` blocks of
+    the innermost block that has any (nginx replaces the map, several blocks add up)."""
+    for ctx in reversed(chain):
+        blocks = ctx.children("types")
+        if blocks:
+            return {ext: d.name for b in blocks for d in b.block or [] for ext in d.args}
+    return {}
+
+
+def mime_problems(chain: list) -> list[str]:
+    got = mime_types(chain)
+    return [f".{ext} is served as {got.get(ext, 'the default type')}, wants {want}"
+            for ext, want in MIME_TYPES.items() if got.get(ext) != want]
+
+
+def _http_maps(chain: list) -> dict[str, tuple[str, dict[str, str]]]:
+    """{"$variable": ("$source", {key: value})} of the http block's map directives."""
+    out = {}
+    for d in chain[0].children("map") if chain and chain[0].name == "http" else []:
+        if len(d.args) == 2:
+            out[d.args[1]] = (d.args[0], {e.name: " ".join(e.args) for e in d.block or []})
+    return out
+
+
+def versioned_expires_problems(chain: list) -> list[str]:
+    """The web app's static location caches versioned files (``?v=``) at least a year:
+    ``expires`` through a map on $arg_v, in an ``if ($arg_v)`` block, or always."""
+    static = [(where, sub) for where, sub in location_chains(chain)
+              if "libs" in " ".join(sub[-1].args)]
+    if not static:
+        return ["no location serves the web app's static directories (libs, css...)"]
+    problems = []
+    maps = _http_maps(chain)
+    for where, sub in static:
+        loc = sub[-1]
+        values = [" ".join(d.args) for b in loc.children("if") if "$arg_v" in " ".join(b.args)
+                  for d in b.children("expires")]
+        for d in loc.children("expires"):
+            value = " ".join(d.args)
+            if value in maps:
+                source, entries = maps[value]
+                if source != "$arg_v":
+                    problems.append(f"{where}: expires {value} maps {source}, not $arg_v")
+                    continue
+                value = entries.get("default", "")
+            values.append(value)
+        if not values:
+            problems.append(f"{where}: no expires for versioned files (?v=)")
+        for value in values:
+            seconds = nginx_seconds(value)
+            if seconds is None or seconds < ONE_YEAR:
+                problems.append(f"{where}: versioned files expire after {value!r}, wants 1y")
+    return problems
+
+
+def test_location_headers(target, nginx_conf, nginx_state):
+    """every location of the HTTPS server keeps the server's security headers."""
+    problems = location_header_problems(_https(nginx_conf, nginx_state, target))
+    assert not problems, "; ".join(problems)
+
+
+def test_gzip(target, nginx_conf, nginx_state):
+    """the HTTPS server compresses JavaScript, CSS, JSON and WebAssembly (gzip_types)."""
+    problems = gzip_problems(_https(nginx_conf, nginx_state, target))
+    assert not problems, "; ".join(problems)
+
+
+def test_mime_types(target, nginx_conf, nginx_state):
+    """the HTTPS server serves .wav as audio/wav and keeps Debian's types (.js, .wasm, .css)."""
+    problems = mime_problems(_https(nginx_conf, nginx_state, target))
+    assert not problems, "; ".join(problems)
+
+
+def test_versioned_assets_cached(target, nginx_conf, nginx_state):
+    """the web app's versioned files (?v=) are cached a year, as Jitsi's own site does."""
+    info = _jitsi(nginx_state)
+    if not info.get("web_app"):
+        app = state_or_empty(target, "jitsi_web").get("web_app") or {}
+        pytest.skip("Jitsi Meet's web app is not served (no static location): "
+                    f"{app.get('reason') or 'jitsi-meet-web is not installed'}")
+    problems = versioned_expires_problems(_https(nginx_conf, nginx_state, target))
+    assert not problems, "; ".join(problems)

@@ -1,16 +1,22 @@
 """From outside: the HTTPS front as a browser or a scanner sees it (sslyze, HTTP GETs).
 
 One sslyze scan per host (started in the background while the inside checks run),
-against the inventory address with SNI = the meeting domain. Skipped as a whole when
-the inventory gives the host no domain.
+against the inventory address with SNI = the meeting domain. Then what the web app
+needs from the served site: a CSP that lets it start its blob: workers (end-to-end
+encryption, virtual backgrounds), JavaScript sent compressed, and (with the web app
+installed) versioned files cached a year, .wav as audio/wav, the security headers on
+every path. Skipped as a whole when the inventory gives the host no domain.
 """
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 import pytest
 
 from jitsi_sovereign.checks import tlsparse, tlsscan
-from jitsi_sovereign.checks.helpers import TRUST_STORE_VAR, domain_of
+from jitsi_sovereign.checks.helpers import TRUST_STORE_VAR, domain_of, state_or_empty
 
 SELF_SIGNED = "self-signed certificate: not publicly trusted (lab only)"
 # Mozilla checker findings accepted on purpose, with the reason ({} = none waived).
@@ -123,3 +129,127 @@ def test_http_redirect(target, tls_scan):
     assert answer.status == 308, f"http:// answers {answer.status}, wants 308"
     assert answer.headers.get("location") == want, (
         f"redirects to {answer.headers.get('location')!r}, wants {want!r}")
+
+
+# ------------------------------------------------------------------ what the web app needs
+
+# Where a worker's script may come from (CSP level 3): worker-src, else child-src, else
+# script-src, else default-src.
+WORKER_FALLBACK = ("worker-src", "child-src", "script-src", "default-src")
+
+
+def csp_worker_sources(csp: str) -> tuple[str | None, list[str]]:
+    """(the directive that governs workers, its sources); (None, []) when none does."""
+    directives = tlsparse.parse_csp(csp)
+    for name in WORKER_FALLBACK:
+        if name in directives:
+            return name, directives[name]
+    return None, []
+
+
+def blob_worker_problems(csp: str | None) -> list[str]:
+    """A CSP under which the web app cannot start its blob: workers: E2EE
+    (lib-jitsi-meet modules/e2ee/E2EEContext.js:45-54 at cf3a8710) and the virtual
+    background (jitsi-meet react/features/stream-effects/virtual-background/
+    workers/TimerWorker.ts:67, backend/WorkerSegmentationBackend.ts:62-70 at abf901a45)."""
+    if not csp:
+        return []  # no policy: nothing is blocked (the header checks ask for one)
+    name, sources = csp_worker_sources(csp)
+    if name is None or "blob:" in sources or "*" in sources:
+        return []
+    return [f"the CSP blocks blob: workers ({name} {' '.join(sources)}): end-to-end "
+            "encryption and virtual backgrounds cannot start (add worker-src 'self' blob:)"]
+
+
+def _https_get(target, nginx_state, path: str, headers: dict | None = None,
+               method: str = "GET"):
+    from jitsi_sovereign.checks.test_jitsi_web import https_request
+
+    answer = https_request(target, path, method=method, headers=headers, verify=False,
+                           port=int(nginx_state.get("https_port") or 443))
+    if answer.error:
+        pytest.fail(f"{method} {path}: {answer.error}", pytrace=False)
+    return answer
+
+
+def _require_app(target, nginx_state) -> None:
+    """Skip (with jitsi_web's reason) when the site does not serve the web app."""
+    if not (nginx_state.get("jitsi") or {}).get("web_app"):
+        app = state_or_empty(target, "jitsi_web").get("web_app") or {}
+        pytest.skip("Jitsi Meet's web app is not served: "
+                    f"{app.get('reason') or 'jitsi-meet-web is not installed'}")
+
+
+# A versioned file of the web app (index.html asks for it with ?v=<build>).
+VERSIONED_ASSET = "/libs/app.bundle.min.js?v=jsov-verify"
+APP_PATHS = ["/config.js", VERSIONED_ASSET, "/sounds/joined.wav"]
+
+
+def test_csp_blob_workers(tls_scan):
+    """the served CSP lets the web app start blob: workers (E2EE, virtual backgrounds)."""
+    answer = _answer(tls_scan, tls=True)
+    csp = answer.headers.get("content-security-policy")
+    assert csp, f"GET / ({answer.status}) has no Content-Security-Policy"
+    problems = blob_worker_problems(csp)
+    assert not problems, "; ".join(problems)
+
+
+def test_gzip_javascript(target, nginx_state):
+    """JavaScript is sent gzip-compressed to a browser that accepts it (/config.js)."""
+    if not (nginx_state.get("jitsi") or {}).get("enabled"):
+        pytest.skip("nginx_jitsi is false: the site serves no /config.js")
+    answer = _https_get(target, nginx_state, "/config.js", {"Accept-Encoding": "gzip"})
+    assert answer.status == 200, f"GET /config.js answers {answer.status}"
+    ctype = answer.headers.get("content-type", "")
+    assert ctype.split(";")[0].strip() == "application/javascript", (
+        f"/config.js is served as {ctype!r}, wants application/javascript")
+    encoding = answer.headers.get("content-encoding", "")
+    assert encoding == "gzip", (f"/config.js ({len(answer.body)} bytes) is sent "
+                                f"{'as ' + encoding if encoding else 'uncompressed'}: "
+                                "no gzip for application/javascript")
+    try:
+        text = gzip.decompress(answer.body)
+    except (OSError, EOFError, zlib.error) as exc:
+        pytest.fail(f"/config.js says gzip but does not decompress: {exc}", pytrace=False)
+    assert b"var config" in text, "the decompressed /config.js is not Jitsi's config"
+
+
+@pytest.mark.parametrize("path", APP_PATHS)
+def test_path_headers(path, target, nginx_state):
+    """web app path carries the security headers (HSTS, nosniff, Referrer-Policy, CSP)."""
+    if path != "/config.js":
+        _require_app(target, nginx_state)
+    elif not (nginx_state.get("jitsi") or {}).get("enabled"):
+        pytest.skip("nginx_jitsi is false: the site serves no /config.js")
+    answer = _https_get(target, nginx_state, path, method="HEAD")
+    h = answer.headers
+    promised = nginx_state.get("headers") or {}
+    problems = [f"no {name}" for name in ("Strict-Transport-Security", "X-Content-Type-Options",
+                                          "Referrer-Policy", "Content-Security-Policy")
+                if not h.get(name.lower())]
+    problems += [f"{name} is {h.get(name.lower())!r}, nginx.json promises {value!r}"
+                 for name, value in promised.items()
+                 if h.get(name.lower()) and h.get(name.lower()) != value]
+    assert not problems, f"HEAD {path} ({answer.status}): " + "; ".join(problems)
+
+
+def test_versioned_asset_cached(target, nginx_state):
+    """a versioned file of the web app (?v=) is cached a year (Cache-Control max-age)."""
+    _require_app(target, nginx_state)
+    answer = _https_get(target, nginx_state, VERSIONED_ASSET, method="HEAD")
+    assert answer.status == 200, f"HEAD {VERSIONED_ASSET} answers {answer.status}"
+    cache = answer.headers.get("cache-control", "")
+    ages = [int(p.split("=", 1)[1]) for p in cache.replace(" ", "").split(",")
+            if p.startswith("max-age=") and p.split("=", 1)[1].isdigit()]
+    assert ages and ages[0] >= 31536000, (
+        f"HEAD {VERSIONED_ASSET}: Cache-Control {cache!r}, wants max-age=31536000 (expires 1y)")
+
+
+def test_wav_type(target, nginx_state):
+    """the web app's sounds/*.wav are served as audio/wav."""
+    _require_app(target, nginx_state)
+    answer = _https_get(target, nginx_state, "/sounds/joined.wav", method="HEAD")
+    assert answer.status == 200, f"HEAD /sounds/joined.wav answers {answer.status}"
+    ctype = answer.headers.get("content-type", "")
+    assert ctype.split(";")[0].strip() == "audio/wav", (
+        f"/sounds/joined.wav is served as {ctype!r}, wants audio/wav")
