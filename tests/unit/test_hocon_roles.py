@@ -40,17 +40,29 @@ def _check(text: str, spec: dict, name: str) -> dict:
     return tree
 
 
-@pytest.mark.parametrize(("mode", "auth_type"), [("internal", "XMPP"), ("ldap", "XMPP"),
-                                                 ("token", "JWT")])
-def test_jicofo_template_keeps_its_promises(mode, auth_type):
+# token: jicofo's authentication off. jitsi/handbook docs/devops-guide/token-authentication.md
+# ("The authentication must be disabled in jicofo.conf when the token authentication is
+# active"); jitsi/jicofo jicofo-selector/src/main/resources/reference.conf ("Setting
+# enabled=false is the same as type=NONE").
+@pytest.mark.parametrize(("mode", "auth_type", "enabled"), [("internal", "XMPP", True),
+                                                            ("ldap", "XMPP", True),
+                                                            ("token", "NONE", False)])
+def test_jicofo_template_keeps_its_promises(mode, auth_type, enabled):
     text, spec = _render("jicofo", "etc/jitsi/jicofo/jicofo.conf.j2", {"jicofo_auth": mode})
     tree = _check(text, spec, "jicofo.conf")
     assert hocon.get(tree, "jicofo.authentication.type") == auth_type
+    assert hocon.get(tree, "jicofo.authentication.enabled") is enabled
+    assert spec["promises"]["jicofo.authentication.enabled"] is enabled
+    if enabled:
+        assert hocon.get(tree, "jicofo.authentication.login-url") == DOMAIN
+    else:
+        assert hocon.get(tree, "jicofo.authentication.login-url", None) is None
+        assert "jicofo.authentication.login-url" not in spec["promises"]
     assert hocon.get(tree, "jicofo.xmpp.client.hostname") == "127.0.0.1"
     assert hocon.get(tree, "jicofo.rest.host") == "127.0.0.1"
     assert hocon.get(tree, "jicofo.bridge.brewery-jid") == f"jvbbrewery@internal.auth.{DOMAIN}"
     assert hocon.get(tree, "jicofo.xmpp.client.password") == "focusPassw0rd"
-    assert len(spec["promises"]) >= 15
+    assert len(spec["promises"]) >= (15 if enabled else 13)
 
 
 @pytest.mark.parametrize("nat", [False, True])

@@ -134,3 +134,37 @@ def test_account_script_takes_user_host_pairs(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("only-one\n"))
     assert script.main(["acct", "focus", "auth.x", "jvb", "auth.x"]) == 2  # a password missing
     assert "no password on stdin for jvb@auth.x" in capsys.readouterr().err
+
+
+class _Result:
+    def __init__(self, rc: int, stdout: str = "", stderr: str = ""):
+        self.rc, self.stdout, self.stderr = rc, stdout, stderr
+
+
+class _Target:
+    """A host whose prosody runs lua5.4 and whose lua answers ``lua``."""
+
+    def __init__(self, lua: _Result):
+        self.lua, self.commands = lua, []
+
+    def run(self, command: str, *args):
+        self.commands.append((command, args))
+        if command.startswith("head -n 1"):
+            return _Result(0, "#!/usr/bin/env lua5.4\n")
+        return self.lua
+
+
+def test_token_lua_check_fails_with_luas_error():
+    import pytest
+
+    from jitsi_sovereign.checks import test_prosody
+
+    state = {"auth": "token", "token_lua": "lua5.4"}
+    error = "lua5.4: (command line):1: module 'basexx' not found:"
+    target = _Target(_Result(1, "", error))
+    with pytest.raises(AssertionError, match="module 'basexx' not found"):
+        test_prosody.test_token_lua_libraries(target, state)
+    assert target.commands[-1][1][0] == "lua5.4"
+    test_prosody.test_token_lua_libraries(_Target(_Result(0, "ok\n")), state)
+    with pytest.raises(pytest.skip.Exception, match="'internal'"):
+        test_prosody.test_token_lua_libraries(_Target(_Result(0, "ok\n")), {"auth": "internal"})

@@ -31,8 +31,10 @@ from jitsi_sovereign.confcheck import hocon
 
 CONF = "/etc/jitsi/jicofo/jicofo.conf"
 LEGACY = "/etc/jitsi/jicofo/sip-communicator.properties"
-# The authentication type each mode must give (Jitsi handbook: secure domain, JWT).
-AUTH_TYPES = {"internal": "XMPP", "ldap": "XMPP", "token": "JWT"}
+# The authentication type each mode must give (Jitsi handbook: secure domain; token
+# authentication: "The authentication must be disabled in jicofo.conf when the token
+# authentication is active", prosody checks the tokens). NONE = authentication off.
+AUTH_TYPES = {"internal": "XMPP", "ldap": "XMPP", "token": "NONE"}
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +94,19 @@ def test_brewery(jicofo_tree, target):
 
 
 def test_authentication(jicofo_tree, jicofo_state, target):
-    """authentication is on, with the type of the mode jicofo.json records."""
+    """authentication is on with the type of the mode jicofo.json records (internal, ldap:
+    XMPP), or off in token mode (prosody checks the tokens)."""
     mode = jicofo_state.get("auth")
     assert mode in AUTH_TYPES, f"jicofo.json records auth {mode!r}, not one of {sorted(AUTH_TYPES)}"
-    want = {"jicofo.authentication.enabled": True,
-            "jicofo.authentication.type": AUTH_TYPES[mode],
-            "jicofo.authentication.login-url": domain_of(target)}
+    if AUTH_TYPES[mode] == "NONE":
+        enabled = _value(jicofo_tree, "jicofo.authentication.enabled")
+        assert enabled in (False, hocon.MISSING), (
+            f"auth mode {mode}: jicofo.authentication.enabled is {enabled!r}, must be off")
+        want = {}
+    else:
+        want = {"jicofo.authentication.enabled": True,
+                "jicofo.authentication.type": AUTH_TYPES[mode],
+                "jicofo.authentication.login-url": domain_of(target)}
     wrong = hocon.mismatches(jicofo_tree, want)
     assert not wrong, f"auth mode {mode}: " + "; ".join(wrong)
     assert jicofo_state.get("auth_type") == AUTH_TYPES[mode], (

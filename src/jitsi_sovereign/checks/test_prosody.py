@@ -184,6 +184,39 @@ def test_token_auth_available(target, prosody_state):
     assert target.run("test -f %s", path).rc == 0, f"{path} is missing"
 
 
+# What Jitsi's token modules do with their libraries (token/util.lib.lua and
+# luajwtjitsi.lib.lua, jitsi/jitsi-meet resources/prosody-plugins): base64url, inspect,
+# JSON, HMAC-SHA256. Run in prosody's own interpreter, so a library shipped for another
+# Lua version only (Debian's lua-basexx, lua-inspect) fails here as it would in prosody.
+_TOKEN_LUA = (
+    'local b = require"basexx" '
+    'assert(b.from_url64(b.to_url64("jitsi")) == "jitsi", "basexx round trip") '
+    'assert(type(require"inspect"({})) == "string", "inspect") '
+    'assert(require"cjson.safe".decode("{\\"a\\":1}").a == 1, "cjson.safe") '
+    'assert(#require"openssl.hmac".new("k", "sha256"):final("d") == 32, "openssl.hmac") '
+    'print("ok")'
+)
+
+
+def test_token_lua_libraries(target, prosody_state):
+    """token mode: basexx, inspect, cjson.safe and openssl.hmac (Jitsi's token modules) load
+    and work in the Lua interpreter prosody runs (its /usr/bin/prosody shebang)."""
+    if _auth(prosody_state) != "token":
+        pytest.skip(f"prosody authenticates with {_auth(prosody_state)!r}: Jitsi's token "
+                    "libraries are not needed")
+    shebang = run_ok(target, "head -n 1 /usr/bin/prosody", what="head -1 /usr/bin/prosody")
+    words = shebang.strip().removeprefix("#!").split()
+    interpreter = words[-1] if words else ""
+    assert interpreter.startswith("lua"), f"/usr/bin/prosody starts with {shebang.strip()!r}"
+    want = prosody_state.get("token_lua")
+    assert not want or want == interpreter, (
+        f"prosody runs {interpreter}, the role made the token libraries loadable by {want}")
+    result = target.run("%s -e %s", interpreter, _TOKEN_LUA)
+    assert result.rc == 0 and result.stdout.strip() == "ok", (
+        f"{interpreter} cannot load Jitsi's token libraries: "
+        f"{(result.stderr or result.stdout).strip()}")
+
+
 def test_turn_secret_shared_with_coturn(target, prosody_state):
     """prosody's external_service_secret is coturn's static-auth-secret (compared on the
     host as root; neither is ever printed)."""
