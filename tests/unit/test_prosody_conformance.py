@@ -384,3 +384,14 @@ def test_preflight_refuses_a_short_or_broken_jwt_secret():
     assert len(errors) == 1 and "control character" in errors[0]
     # Not checked outside token mode.
     assert _preflight_errors(prosody_jwt_secret="short") == []
+
+
+@pytest.mark.parametrize("jitsi", [False, True])
+def test_plugin_paths_is_there_before_jitsis_packages(jitsi):
+    """B3: jitsi-meet-prosody's postinst (set -e) runs `prosodyctl mod_roster_command`
+    (jitsi/jitsi-meet debian/jitsi-meet-prosody.postinst, 1.0.9365), which exits 1 when the
+    module is not on plugin_paths (bjc/prosody 13.0.1 prosodyctl): the path is set even on a
+    host deployed before the packages, so their later install cannot fail there."""
+    text = render(_templar("internal", jitsi), "prosody", MAIN)
+    code = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    assert 'plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/" }' in code
