@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from jitsi_sovereign import paths
 from jitsi_sovereign.checks import xmpp
 from jitsi_sovereign.checks.helpers import require_web_state, run_ok, stats
 
 _PROBE_SOURCE = Path(xmpp.__file__).read_text()
+# The prosody role's own probe (its handler runs it after every restart).
+_MODULES_SOURCE = (paths.roles_dir() / "prosody" / "files" / "modules_loaded.py").read_text()
 
 MECHANISMS = {
     "internal": {"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"},
@@ -77,6 +80,19 @@ def _probe(target, domain: str, mechanism: str | None = "ANONYMOUS") -> dict:
 def test_config_check(target, prosody_state):
     """`prosodyctl check config` passes on the whole configuration."""
     run_ok(target, "prosodyctl --root check config", what="prosodyctl check config")
+
+
+def test_every_enabled_module_is_loaded(target, prosody_state):
+    """Every module the configuration enables is loaded by the running prosody (a module
+    that cannot load passes `prosodyctl check config`: prosody runs without it)."""
+    result = json.loads(run_ok(target, "python3 -c %s", _MODULES_SOURCE,
+                               what="prosodyctl shell module:list()"))
+    assert not result.get("error"), result.get("error")
+    assert result.get("hosts"), "no VirtualHost nor Component found in prosody's configuration"
+    missing = result.get("missing") or {}
+    assert not missing, (
+        "not loaded: " + "; ".join(f"{host}: {', '.join(mods)}" for host, mods in missing.items())
+        + (" (" + " | ".join(result.get("errors") or []) + ")" if result.get("errors") else ""))
 
 
 def test_no_s2s(tcp_sockets):
