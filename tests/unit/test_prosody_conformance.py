@@ -395,3 +395,33 @@ def test_plugin_paths_is_there_before_jitsis_packages(jitsi):
     text = render(_templar("internal", jitsi), "prosody", MAIN)
     code = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
     assert 'plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/" }' in code
+
+
+def test_token_mode_logs_to_one_file_kept_briefly():
+    """N1: Jitsi's mod_token_verification logs a refused token whole at error level
+    (jitsi/jitsi-meet 1.0.9365 resources/prosody-plugins/mod_token_verification.lua:
+    module:log('error', 'Token %s not allowed to join: ...', tostring(session.auth_token)));
+    no setting keeps it out, so in token mode prosody's log is one file rotated daily and
+    kept prosody_token_log_days. Debian's own rotation (weekly, 52 kept) stays for the others."""
+    token = render(_templar("token", True), "prosody", MAIN)
+    assert 'warn = "/var/log/prosody/jitsi-sovereign-token.log";' in token
+    assert "prosody.err" not in token.split("log = {", 1)[1].split("}", 1)[0]
+    internal = render(_templar("internal", True), "prosody", MAIN)
+    assert "jitsi-sovereign-token.log" not in internal
+    assert 'error = "/var/log/prosody/prosody.err";' in internal
+    for days, rotate in ((2, 1), (1, 0), (7, 6)):
+        t = _templar("token", True, prosody_token_log_days=days)
+        text = render(t, "prosody", "etc/logrotate.d/jitsi-sovereign-prosody-token.j2")
+        assert text.startswith("#")  # the ansible_managed header
+        body = [line.strip() for line in text.splitlines() if not line.startswith("#")]
+        assert body[0] == "/var/log/prosody/jitsi-sovereign-token.log {"
+        assert "daily" in body and f"rotate {rotate}" in body
+    files = {f["dest"]: f for f in _var(_templar("internal", True), "_prosody_files_all")}
+    rotation = files["/etc/logrotate.d/jitsi-sovereign-prosody-token"]
+    assert rotation["validate"] == "logrotate --debug %s"
+    # Kept in every mode, rotated even when unchanged: a token log left by an earlier token
+    # mode ages out as well.
+    assert "enabled" not in rotation and "notifempty" not in text
+    for mode in ("internal", "token"):
+        assert "/etc/logrotate.d/jitsi-sovereign-prosody-token" not in _var(
+            _templar(mode, True), "_prosody_files_unwanted")

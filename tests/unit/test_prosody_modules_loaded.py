@@ -79,7 +79,27 @@ def test_the_errors_quoted_are_the_missing_modules_own(tmp_path):
     log = tmp_path / "prosody.err"
     log.write_text("Dec 04 modulemanager\terror\tUnable to load module 'auth_token': "
                    "module 'basexx' not found\nDec 04 other\terror\tsomething else\n")
-    assert M._errors({"auth_token"}, str(log)) == [
+    assert M._errors({"auth_token"}, [str(log), str(tmp_path / "absent.log")]) == [
         "Dec 04 modulemanager\terror\tUnable to load module 'auth_token': "
         "module 'basexx' not found"]
-    assert M._errors(set(), str(log)) == []
+    assert M._errors(set(), [str(log)]) == []
+
+
+def test_a_module_missing_for_a_recorded_reason_is_listed_apart(monkeypatch, capsys):
+    """Token mode without Jitsi's mod_auth_token (the lab): the main domain refuses every
+    login on purpose; auth_token is 'unavailable', not 'missing'. Anything else still is."""
+    import json
+    import subprocess
+
+    monkeypatch.setattr(M, "CONFIG", "/nonexistent")
+    monkeypatch.setattr(M.glob, "glob", lambda pattern: [])
+    real = M.expected
+    monkeypatch.setattr(M, "expected", lambda texts: real([MAIN, SITE]))
+    answer = SHELL.replace("|     auth_token\n", "")
+    monkeypatch.setattr(M.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 0, stdout=answer, stderr=""))
+    monkeypatch.setattr("sys.argv", ["x", json.dumps({"unavailable": {"auth_token": "why"}})])
+    M.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["unavailable"] == {"meet.example.fr": ["auth_token"]}
+    assert out["missing"] == {"conference.meet.example.fr": ["muc_hide_all"]}

@@ -14,6 +14,10 @@ module:list() of every host and of the global host, on one connection). Prints J
    missing module], "error": "..." when prosody could not be asked}
 Exit status 0 whenever it could tell; the caller decides. One copy: the prosody role's
 handler runs it after a restart, and `jitsi-sovereign verify` (checks/test_prosody.py).
+
+argv[1] (optional JSON): {"unavailable": {module: reason}}: modules known not to be on this
+host, for a recorded reason (token mode without Jitsi's mod_auth_token: the main domain
+refuses every login, on purpose). They are listed under "unavailable", not "missing".
 """
 
 import glob
@@ -25,7 +29,8 @@ import sys
 
 CONFIG = "/etc/prosody/prosody.cfg.lua"
 CONF_D = "/etc/prosody/conf.d/*.cfg.lua"
-ERR_LOG = "/var/log/prosody/prosody.err"
+# prosody's errors: prosody.err, or in token mode the role's one log file.
+ERR_LOGS = ("/var/log/prosody/prosody.err", "/var/log/prosody/jitsi-sovereign-token.log")
 GLOBAL = "*"
 
 _SECTION = re.compile(r'^\s*(VirtualHost|Component)\s+"([^"]+)"(?:\s+"([^"]+)")?')
@@ -104,12 +109,14 @@ def missing(want, disabled, have):
     return out
 
 
-def _errors(names, path=ERR_LOG, last=400):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()[-last:]
-    except OSError:
-        return []
+def _errors(names, paths=ERR_LOGS, last=400):
+    lines = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                lines += handle.read().splitlines()[-last:]
+        except OSError:
+            pass
     pattern = re.compile("|".join(re.escape(n) for n in sorted(names))) if names else None
     return [line for line in lines if pattern and pattern.search(line)][-10:]
 
@@ -136,9 +143,14 @@ def main():
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no answer"]
         print(json.dumps({"error": f"prosodyctl shell (rc={res.returncode}): {tail[0]}"}))
         return
-    gone = missing(want, disabled, have)
+    known = json.loads(sys.argv[1]).get("unavailable", {}) if len(sys.argv) > 1 else {}
+    gone, unavailable = {}, {}
+    for host, mods in missing(want, disabled, have).items():
+        for mod in mods:
+            (unavailable if mod in known else gone).setdefault(host, []).append(mod)
     names = {m for mods in gone.values() for m in mods}
-    print(json.dumps({"hosts": hosts, "missing": gone, "errors": _errors(names)}))
+    print(json.dumps({"hosts": hosts, "missing": gone, "unavailable": unavailable,
+                      "errors": _errors(names)}))
 
 
 if __name__ == "__main__":
