@@ -386,6 +386,20 @@ def test_preflight_refuses_a_short_or_broken_jwt_secret():
     assert _preflight_errors(prosody_jwt_secret="short") == []
 
 
+def test_preflight_refuses_an_oidc_issuer_url_that_is_not_https():
+    errors = _preflight_errors(prosody_auth="token", prosody_jwt_issuers=[
+        "https://sso.example.fr/realms/mairie", "http://sso.example.fr/realms/ecole",
+        "jitsi-sovereign"])
+    assert len(errors) == 1
+    assert "prosody_jwt_issuers holds http://sso.example.fr/realms/ecole:" in errors[0]
+    assert "must be an https:// URL" in errors[0]
+    # A plain issuer name (an app id) and https URLs pass.
+    assert _preflight_errors(prosody_auth="token", prosody_jwt_issuers=[
+        "https://sso.example.fr/realms/mairie", "my-app"]) == []
+    assert len(_preflight_errors(prosody_auth="token",
+                                 prosody_jwt_issuers=["https:///no-host"])) == 1
+
+
 @pytest.mark.parametrize("jitsi", [False, True])
 def test_plugin_paths_is_there_before_jitsis_packages(jitsi):
     """B3: jitsi-meet-prosody's postinst (set -e) runs `prosodyctl mod_roster_command`
