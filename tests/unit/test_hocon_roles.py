@@ -93,3 +93,21 @@ def test_properties_template_sets_nothing():
     body = [line for line in text.splitlines()[1:] if line.strip()]
     assert body and all(line.lstrip().startswith("#") for line in body)
     assert "jitsi.net" not in text
+
+
+@pytest.mark.parametrize(("role", "user"), [("jicofo", "jicofo"), ("videobridge", "jvb")])
+def test_files_owned_as_the_packages_postinst_leaves_them(role, user):
+    """C4: jicofo's and jitsi-videobridge2's postinsts run `chown -R <user>:jitsi` on their
+    /etc/jitsi directory at each configure (jicofo stable/jitsi-meet_11146 and
+    jitsi-videobridge 4bb0aead1, debian/postinst): the role's files have that owner and
+    group once the package made its user, so an upgrade leaves nothing to put back; mode
+    0400 keeps the shared group out. Without the package: root:root 0600."""
+    prefix = f"_{role}"
+    for uid, want in ((998, (user, "jitsi", "0400")), (None, ("root", "root", "0600"))):
+        t = templar(role, {f"{prefix}_current": {"uids": {user: uid}, "gids": {"jitsi": 997}}})
+        got = tuple(t.template(t.available_variables[f"{prefix}_{k}"])
+                    for k in ("owner", "group", "mode"))
+        assert got == want, (role, uid)
+    request = templar(role, {f"{prefix}_current": {}}).available_variables[
+        f"{prefix}_read_state_request"]
+    assert request["groups"] == ["jitsi"]  # so the controller compares the gid too
