@@ -23,6 +23,21 @@ def load_source(path: Path | str, name: str | None = None):
     return module
 
 
+def play_locally(book: Path, tmp_path: Path, *extra: str):
+    """ansible-playbook of this environment on `book` against localhost (local connection),
+    with the project's ansible.cfg (its modules and action plugins); the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / ".ansible-tmp"))
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(book),
+         "-e", f"ansible_python_interpreter={sys.executable}", *extra],
+        capture_output=True, text=True, env=env, check=False)
+
+
 def role_yaml(role: str, *parts: str) -> Any:
     import yaml
 

@@ -4,14 +4,12 @@ whatever their age (issue 9: an image with its lists removed, a recent mtime).""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from role_files import ROOT, load_source
+from role_files import ROOT, load_source, play_locally
 
 ACTION = "playbooks/action_plugins/jitsi_sovereign_apt.py"
 READER = "playbooks/files/read_state.py"
@@ -144,12 +142,7 @@ PLAYBOOK = """
 def _play(tmp_path, valid, *extra):
     book = tmp_path / "pb.yml"
     book.write_text(PLAYBOOK.format(valid=valid))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / ".ansible-tmp"))
-    res = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(book),
-         "-e", f"ansible_python_interpreter={sys.executable}", *extra],
-        capture_output=True, text=True, env=env, check=False)
+    res = play_locally(book, tmp_path, *extra)
     return res.returncode, res.stdout, res.stderr
 
 

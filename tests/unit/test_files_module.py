@@ -13,11 +13,9 @@ import os
 import pwd
 import stat
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from role_files import ROOT, load_source
+from role_files import load_source, play_locally
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -196,12 +194,7 @@ def _play(tmp_path, value, script="echo ok", *extra):
     book = tmp_path / "pb.yml"
     book.write_text(PLAYBOOK.format(value=value, out=tmp_path / "out", me=ME, group=MY_GROUP,
                                     script=script))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / ".ansible-tmp"))
-    res = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(book),
-         "-e", f"ansible_python_interpreter={sys.executable}", *extra],
-        capture_output=True, text=True, env=env, check=False)
+    res = play_locally(book, tmp_path, *extra)
     return res.returncode, res.stdout + res.stderr
 
 
