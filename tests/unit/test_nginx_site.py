@@ -20,7 +20,6 @@ from jitsi_sovereign.checks.test_nginx import (
     nginx_seconds,
     versioned_expires_problems,
 )
-from jitsi_sovereign.checks.test_outside_tls import blob_worker_problems, csp_worker_sources
 
 APP = "1.0.9365-1"
 SECURITY_HEADERS = {"strict-transport-security", "x-content-type-options", "referrer-policy",
@@ -89,7 +88,7 @@ def test_csp_allows_blob_workers_and_names_the_websocket_origin():
     # Nothing wider than before: scripts still only from the site, no eval.
     assert directives["script-src"] == ["'self'", "'unsafe-inline'", "'wasm-unsafe-eval'"]
     assert directives["default-src"] == ["'self'"] and directives["object-src"] == ["'none'"]
-    assert blob_worker_problems(_csp(_chain())) == []
+    assert tlsparse.blob_worker_problems(_csp(_chain())) == []
 
 
 def test_csp_websocket_origin_keeps_a_non_default_port():
@@ -104,7 +103,7 @@ def test_csp_websocket_origin_keeps_a_non_default_port():
     ("script-src 'self'; child-src 'self'", "child-src"),
 ])
 def test_blob_worker_check_fails_without_blob(csp, blocked):
-    (problem,) = blob_worker_problems(csp)
+    (problem,) = tlsparse.blob_worker_problems(csp)
     assert problem.startswith(f"the CSP blocks blob: workers ({blocked} ")
 
 
@@ -114,8 +113,8 @@ def test_blob_worker_check_fails_without_blob(csp, blocked):
     ("img-src data:", None),  # nothing governs workers: allowed
 ])
 def test_blob_worker_check_follows_the_fallback(csp, governing):
-    assert csp_worker_sources(csp)[0] == governing
-    assert blob_worker_problems(csp) == []
+    assert tlsparse.csp_worker_sources(csp)[0] == governing
+    assert tlsparse.blob_worker_problems(csp) == []
 
 
 # ------------------------------------------------------------------ headers in every location

@@ -218,6 +218,15 @@ def state_or_empty(t: Target, role: str) -> dict:
         return {}
 
 
+def require_web_app(t: Target, nginx_state: dict) -> None:
+    """Skip, with the jitsi_web role's reason, when the site serves no Jitsi web app
+    (nginx.json: jitsi.web_app; jitsi-meet-web is not installed, e.g. in the lab)."""
+    if not (nginx_state.get("jitsi") or {}).get("web_app"):
+        app = state_or_empty(t, "jitsi_web").get("web_app") or {}
+        pytest.skip("Jitsi Meet's web app is not served: "
+                    f"{app.get('reason') or 'jitsi-meet-web is not installed'}")
+
+
 def start_tls_scan(t: Target) -> None:
     """Scan the host's HTTPS front (sslyze + HTTP GETs) in the background."""
     domain = (t.spec.vars or {}).get("jitsi_sovereign_domain")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from jitsi_sovereign.checks import tlsparse
-from jitsi_sovereign.checks.helpers import domain_of, require_web_state, state_or_empty
+from jitsi_sovereign.checks.helpers import domain_of, require_web_app, require_web_state
 
 # directive -> (expected arguments, joined by spaces; how to compare)
 TLS_DIRECTIVES = {
@@ -109,9 +109,7 @@ def test_header(header, target, nginx_conf, nginx_state):
         if promised:
             assert value == promised, f"CSP {value!r}, nginx.json promises {promised!r}"
         problems = tlsparse.frame_ancestors_problems(value, nginx_state.get("frame_ancestors"))
-        from jitsi_sovereign.checks.test_outside_tls import blob_worker_problems
-
-        problems += blob_worker_problems(value)
+        problems += tlsparse.blob_worker_problems(value)
         assert not problems, "; ".join(problems)
 
 
@@ -421,10 +419,7 @@ def test_mime_types(target, nginx_conf, nginx_state):
 
 def test_versioned_assets_cached(target, nginx_conf, nginx_state):
     """the web app's versioned files (?v=) are cached a year, as Jitsi's own site does."""
-    info = _jitsi(nginx_state)
-    if not info.get("web_app"):
-        app = state_or_empty(target, "jitsi_web").get("web_app") or {}
-        pytest.skip("Jitsi Meet's web app is not served (no static location): "
-                    f"{app.get('reason') or 'jitsi-meet-web is not installed'}")
+    _jitsi(nginx_state)
+    require_web_app(target, nginx_state)
     problems = versioned_expires_problems(_https(nginx_conf, nginx_state, target))
     assert not problems, "; ".join(problems)

@@ -16,7 +16,7 @@ import zlib
 import pytest
 
 from jitsi_sovereign.checks import tlsparse, tlsscan
-from jitsi_sovereign.checks.helpers import TRUST_STORE_VAR, domain_of, state_or_empty
+from jitsi_sovereign.checks.helpers import TRUST_STORE_VAR, domain_of, require_web_app
 
 SELF_SIGNED = "self-signed certificate: not publicly trusted (lab only)"
 # Mozilla checker findings accepted on purpose, with the reason ({} = none waived).
@@ -133,34 +133,6 @@ def test_http_redirect(target, tls_scan):
 
 # ------------------------------------------------------------------ what the web app needs
 
-# Where a worker's script may come from (CSP level 3): worker-src, else child-src, else
-# script-src, else default-src.
-WORKER_FALLBACK = ("worker-src", "child-src", "script-src", "default-src")
-
-
-def csp_worker_sources(csp: str) -> tuple[str | None, list[str]]:
-    """(the directive that governs workers, its sources); (None, []) when none does."""
-    directives = tlsparse.parse_csp(csp)
-    for name in WORKER_FALLBACK:
-        if name in directives:
-            return name, directives[name]
-    return None, []
-
-
-def blob_worker_problems(csp: str | None) -> list[str]:
-    """A CSP under which the web app cannot start its blob: workers: E2EE
-    (lib-jitsi-meet modules/e2ee/E2EEContext.js:45-54 at cf3a8710) and the virtual
-    background (jitsi-meet react/features/stream-effects/virtual-background/
-    workers/TimerWorker.ts:67, backend/WorkerSegmentationBackend.ts:62-70 at abf901a45)."""
-    if not csp:
-        return []  # no policy: nothing is blocked (the header checks ask for one)
-    name, sources = csp_worker_sources(csp)
-    if name is None or "blob:" in sources or "*" in sources:
-        return []
-    return [f"the CSP blocks blob: workers ({name} {' '.join(sources)}): end-to-end "
-            "encryption and virtual backgrounds cannot start (add worker-src 'self' blob:)"]
-
-
 def _https_get(target, nginx_state, path: str, headers: dict | None = None,
                method: str = "GET"):
     from jitsi_sovereign.checks.test_jitsi_web import https_request
@@ -170,14 +142,6 @@ def _https_get(target, nginx_state, path: str, headers: dict | None = None,
     if answer.error:
         pytest.fail(f"{method} {path}: {answer.error}", pytrace=False)
     return answer
-
-
-def _require_app(target, nginx_state) -> None:
-    """Skip (with jitsi_web's reason) when the site does not serve the web app."""
-    if not (nginx_state.get("jitsi") or {}).get("web_app"):
-        app = state_or_empty(target, "jitsi_web").get("web_app") or {}
-        pytest.skip("Jitsi Meet's web app is not served: "
-                    f"{app.get('reason') or 'jitsi-meet-web is not installed'}")
 
 
 # A versioned file of the web app (index.html asks for it with ?v=<build>).
@@ -190,7 +154,7 @@ def test_csp_blob_workers(tls_scan):
     answer = _answer(tls_scan, tls=True)
     csp = answer.headers.get("content-security-policy")
     assert csp, f"GET / ({answer.status}) has no Content-Security-Policy"
-    problems = blob_worker_problems(csp)
+    problems = tlsparse.blob_worker_problems(csp)
     assert not problems, "; ".join(problems)
 
 
@@ -218,7 +182,7 @@ def test_gzip_javascript(target, nginx_state):
 def test_path_headers(path, target, nginx_state):
     """web app path carries the security headers (HSTS, nosniff, Referrer-Policy, CSP)."""
     if path != "/config.js":
-        _require_app(target, nginx_state)
+        require_web_app(target, nginx_state)
     elif not (nginx_state.get("jitsi") or {}).get("enabled"):
         pytest.skip("nginx_jitsi is false: the site serves no /config.js")
     answer = _https_get(target, nginx_state, path, method="HEAD")
@@ -235,7 +199,7 @@ def test_path_headers(path, target, nginx_state):
 
 def test_versioned_asset_cached(target, nginx_state):
     """a versioned file of the web app (?v=) is cached a year (Cache-Control max-age)."""
-    _require_app(target, nginx_state)
+    require_web_app(target, nginx_state)
     answer = _https_get(target, nginx_state, VERSIONED_ASSET, method="HEAD")
     assert answer.status == 200, f"HEAD {VERSIONED_ASSET} answers {answer.status}"
     cache = answer.headers.get("cache-control", "")
@@ -247,7 +211,7 @@ def test_versioned_asset_cached(target, nginx_state):
 
 def test_wav_type(target, nginx_state):
     """the web app's sounds/*.wav are served as audio/wav."""
-    _require_app(target, nginx_state)
+    require_web_app(target, nginx_state)
     answer = _https_get(target, nginx_state, "/sounds/joined.wav", method="HEAD")
     assert answer.status == 200, f"HEAD /sounds/joined.wav answers {answer.status}"
     ctype = answer.headers.get("content-type", "")

@@ -141,6 +141,34 @@ def frame_ancestors_problems(csp: str | None, allowed: list[str] | None) -> list
     return []
 
 
+# Where a worker's script may come from (CSP level 3): worker-src, else child-src, else
+# script-src, else default-src.
+WORKER_FALLBACK = ("worker-src", "child-src", "script-src", "default-src")
+
+
+def csp_worker_sources(csp: str) -> tuple[str | None, list[str]]:
+    """(the directive that governs workers, its sources); (None, []) when none does."""
+    directives = parse_csp(csp)
+    for name in WORKER_FALLBACK:
+        if name in directives:
+            return name, directives[name]
+    return None, []
+
+
+def blob_worker_problems(csp: str | None) -> list[str]:
+    """A CSP under which the web app cannot start its blob: workers: E2EE
+    (lib-jitsi-meet modules/e2ee/E2EEContext.js:45-54 at cf3a8710) and the virtual
+    background (jitsi-meet react/features/stream-effects/virtual-background/
+    workers/TimerWorker.ts:67, backend/WorkerSegmentationBackend.ts:62-70 at abf901a45)."""
+    if not csp:
+        return []  # no policy: nothing is blocked (the header checks ask for one)
+    name, sources = csp_worker_sources(csp)
+    if name is None or "blob:" in sources or "*" in sources:
+        return []
+    return [f"the CSP blocks blob: workers ({name} {' '.join(sources)}): end-to-end "
+            "encryption and virtual backgrounds cannot start (add worker-src 'self' blob:)"]
+
+
 # ------------------------------------------------------------------ nginx -T
 
 
