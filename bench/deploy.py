@@ -27,14 +27,19 @@ from jitsi_sovereign.verify import run_verify
 TARGETS = {"lab up": 5.0, "first converge": 120.0, "idempotent re-run": 30.0, "verify": 10.0}
 
 
-def slowest_tasks(log_dir, count: int = 8) -> list[tuple[float, str]]:
-    """The run's slowest tasks (ansible-runner's job events carry each task's duration)."""
+def job_events(log_dir):
+    """ansible-runner's job events of a run (one JSON file each), parsed."""
     import json
     from pathlib import Path
 
-    per_task: dict[str, float] = {}
     for path in Path(log_dir).glob("job_events/*.json"):
-        event = json.loads(path.read_text())
+        yield json.loads(path.read_text())
+
+
+def slowest_tasks(log_dir, count: int = 8) -> list[tuple[float, str]]:
+    """The run's slowest tasks (ansible-runner's job events carry each task's duration)."""
+    per_task: dict[str, float] = {}
+    for event in job_events(log_dir):
         data = event.get("event_data") or {}
         if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_on_skipped") \
                 and data.get("duration") is not None:
@@ -45,12 +50,8 @@ def slowest_tasks(log_dir, count: int = 8) -> list[tuple[float, str]]:
 
 def task_counts(log_dir) -> dict[str, int]:
     """How many task executions the run had, by outcome (each costs 30 ms to 1 s)."""
-    import json
-    from pathlib import Path
-
     counts = {"ok": 0, "changed": 0, "skipped": 0}
-    for path in Path(log_dir).glob("job_events/*.json"):
-        event = json.loads(path.read_text())
+    for event in job_events(log_dir):
         kind = event.get("event")
         if kind == "runner_on_skipped":
             counts["skipped"] += 1
@@ -62,16 +63,9 @@ def task_counts(log_dir) -> dict[str, int]:
 
 def apt_refreshes(log_dir) -> int:
     """How many tasks refreshed the apt lists (ansible.builtin.apt's cache_updated)."""
-    import json
-    from pathlib import Path
-
-    count = 0
-    for path in Path(log_dir).glob("job_events/*.json"):
-        event = json.loads(path.read_text())
-        if event.get("event") == "runner_on_ok" and \
-                ((event.get("event_data") or {}).get("res") or {}).get("cache_updated"):
-            count += 1
-    return count
+    return sum(1 for event in job_events(log_dir)
+               if event.get("event") == "runner_on_ok"
+               and ((event.get("event_data") or {}).get("res") or {}).get("cache_updated"))
 
 
 def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
