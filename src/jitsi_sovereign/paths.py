@@ -33,3 +33,8 @@ def playbook(name: str = "site.yml") -> Path:
 
 def roles_dir() -> Path:
     return ansible_dir() / "roles"
+
+
+def collections_dir() -> Path:
+    """The directory Ansible's collections_path names (holding ansible_collections/)."""
+    return ansible_dir() / "collections"

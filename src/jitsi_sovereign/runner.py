@@ -165,6 +165,19 @@ def reproduce_command(inv: Inventory, playbook: Path, *, check: bool, diff: bool
     return cmd
 
 
+def _private_vars_file(directory: Path, extra_vars: dict) -> Path:
+    """The extra vars as JSON in a new 0600 file of `directory` (created that way, never
+    readable by others, not even for an instant)."""
+    import json
+    import secrets
+
+    path = directory / f"extravars-{secrets.token_hex(8)}.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(extra_vars, handle)
+    return path
+
+
 def run_playbook(inv: Inventory, *, check: bool = False, diff: bool = False,
                  limit: str | None = None, tags: str | None = None,
                  extra_vars: dict | None = None, console: Console | None = None,
@@ -207,9 +220,15 @@ def run_playbook(inv: Inventory, *, check: bool = False, diff: bool = False,
     env = {
         "ANSIBLE_CONFIG": str(paths.ansible_dir() / "ansible.cfg"),
         "ANSIBLE_ROLES_PATH": str(paths.roles_dir()),
+        "ANSIBLE_COLLECTIONS_PATH": str(paths.collections_dir()),
         "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_NOCOLOR": "1",
     }
+    # Extra vars travel in a private file (-e @file), removed after the run: on argv they
+    # would show in `ps` and in the run's artifacts (artifacts/<id>/command).
+    vars_file = _private_vars_file(runs, extra_vars) if extra_vars else None
+    if vars_file:
+        cmdline.append("-e @" + shlex.quote(str(vars_file)))
     started = time.monotonic()
     if live:
         live.start()
@@ -220,7 +239,6 @@ def run_playbook(inv: Inventory, *, check: bool = False, diff: bool = False,
             inventory=str(inv.path.resolve()),
             limit=limit,
             tags=tags,
-            extravars=extra_vars or None,
             cmdline=" ".join(cmdline) or None,
             envvars=env,
             event_handler=on_event,
@@ -231,6 +249,8 @@ def run_playbook(inv: Inventory, *, check: bool = False, diff: bool = False,
     finally:
         if live:
             live.stop()
+        if vars_file:
+            vars_file.unlink(missing_ok=True)
     seconds = time.monotonic() - started
     log_dir = Path(r.config.artifact_dir)
     stats = {h: dict(c) for h, c in progress.counts.items()}

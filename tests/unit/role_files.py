@@ -8,6 +8,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "meet.example.org"
+# The project's collection (its plugins): collections/ansible_collections/jitsi_sovereign/core.
+COLLECTION = ROOT / "collections" / "ansible_collections" / "jitsi_sovereign" / "core"
 
 
 def load_source(path: Path | str, name: str | None = None):
@@ -21,6 +23,19 @@ def load_source(path: Path | str, name: str | None = None):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def plugin(kind: str, name: str):
+    """A plugin of the collection (kind: action, modules, filter, lookup, test, plugin_utils),
+    imported by its package name, as Ansible imports it (so its own imports resolve)."""
+    import importlib
+    import sys
+
+    top = str(ROOT / "collections")
+    if top not in sys.path:
+        sys.path.insert(0, top)
+    return importlib.import_module(
+        f"ansible_collections.jitsi_sovereign.core.plugins.{kind}.{name}")
 
 
 def play_locally(book: Path, tmp_path: Path, *extra: str):
@@ -42,6 +57,14 @@ def role_yaml(role: str, *parts: str) -> Any:
     import yaml
 
     return yaml.safe_load((ROOT / "roles" / role / Path(*parts)).read_text())
+
+
+def state_request(role: str) -> dict:
+    """The request of the role's one read of the host (the jitsi_sovereign.core.state task of
+    tasks/read_state.yml), untemplated: template it with templar(role, ...)."""
+    (task,) = [t for t in role_yaml(role, "tasks", "read_state.yml")
+               if "jitsi_sovereign.core.state" in t]
+    return task["jitsi_sovereign.core.state"]
 
 
 def trusted(value: Any) -> Any:

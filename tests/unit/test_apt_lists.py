@@ -1,4 +1,4 @@
-"""jitsi_sovereign_apt: package lists that cannot provide the packages are refreshed first,
+"""jitsi_sovereign.core.apt: package lists that cannot provide the packages are refreshed first,
 whatever their age (issue 9: an image with its lists removed, a recent mtime)."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from role_files import ROOT, load_source, play_locally
+from role_files import ROOT, load_source, play_locally, plugin
 
-ACTION = "playbooks/action_plugins/jitsi_sovereign_apt.py"
-READER = "playbooks/files/read_state.py"
+ACTION = "collections/ansible_collections/jitsi_sovereign/core/plugins/action/apt.py"
+READER = "collections/ansible_collections/jitsi_sovereign/core/plugins/modules/state.py"
 
 
 @pytest.fixture()
 def action():
-    return load_source(ACTION, "jsov_apt_action")
+    return plugin("action", "apt")
 
 
 @pytest.fixture()
@@ -112,15 +112,15 @@ def test_an_unreadable_host_means_a_refresh(action):
 
 
 def test_every_role_installs_through_the_one_rule():
-    """No role calls ansible.builtin.apt to install: each goes through jitsi_sovereign_apt,
+    """No role calls ansible.builtin.apt to install: each goes through jitsi_sovereign.core.apt,
     and none sets the cache arguments itself."""
     installs = 0
     for path in sorted((ROOT / "roles").glob("*/tasks/*.yml")):
         for task in yaml.safe_load(path.read_text()) or []:
             assert "ansible.builtin.apt" not in task, path
-            if "jitsi_sovereign_apt" in task:
+            if "jitsi_sovereign.core.apt" in task:
                 installs += 1
-                args = task["jitsi_sovereign_apt"]
+                args = task["jitsi_sovereign.core.apt"]
                 assert not {"update_cache", "cache_valid_time", "state"} & set(args), path
                 assert args.get("install_recommends") is False, path
     assert installs == 9
@@ -132,7 +132,7 @@ PLAYBOOK = """
   gather_facts: false
   tasks:
     - name: Install a package the lists do not have
-      jitsi_sovereign_apt:
+      jitsi_sovereign.core.apt:
         name: [jsov-no-such-package-9]
         install_recommends: false
         cache_valid_time: {valid}

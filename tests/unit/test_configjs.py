@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from role_files import load_source
+from role_files import plugin
 
 from jitsi_sovereign.confcheck import configjs
 
@@ -162,13 +162,13 @@ def test_promises_from_state_round_trip():
 
 
 def _filter_module():
-    return load_source("playbooks/filter_plugins/configjs.py", "jsov_configjs_filter")
+    return plugin("filter", "configjs")
 
 
 def test_filter_plugin():
     module = _filter_module()
     filters = module.FilterModule().filters()
-    check = filters["jitsi_sovereign_configjs_check"]
+    check = filters["configjs_check"]
     promises = {"guest_domain": f"guest.{DOMAIN}", "e2ee": "available",
                 "default_language": "fr", "stun_port": "3478", "lobby_chat": True}
     text = good()
@@ -177,7 +177,7 @@ def test_filter_plugin():
 
     with pytest.raises(AnsibleFilterError, match=r"gravatar\.disabled"):
         check(good(gravatar="{ disabled: false }"), DOMAIN, promises)
-    objcheck = filters["jitsi_sovereign_js_object_check"]
+    objcheck = filters["js_object_check"]
     ok = f"var o = {{ SUPPORT_URL: 'https://{DOMAIN}/' }};"
     assert objcheck(ok, DOMAIN, "o") == ok
     with pytest.raises(AnsibleFilterError, match=r"community\.jitsi\.org"):

@@ -1,4 +1,4 @@
-"""playbooks/library/jitsi_sovereign_files.py and its action plugin.
+"""jitsi_sovereign.core.files (module and action plugin).
 
 The module's steps are tested on a real directory (tmp_path); one test runs the pair through
 ansible-playbook on localhost: template rendering on the controller, idempotence, a refused
@@ -15,13 +15,13 @@ import stat
 import subprocess
 
 import pytest
-from role_files import load_source, play_locally
+from role_files import play_locally, plugin
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
-M = load_source("playbooks/library/jitsi_sovereign_files.py", "jsov_files_module")
+M = plugin("modules", "files")
 
 
 class FakeModule:
@@ -175,7 +175,7 @@ PLAYBOOK = """
     value: {value}
   tasks:
     - name: Write the files
-      jitsi_sovereign_files:
+      jitsi_sovereign.core.files:
         dirs: [{{path: "{out}/sub", mode: "0750", owner: "{me}", group: "{group}"}}]
         files:
           - {{dest: "{out}/a.conf", src: t.j2, mode: "0644", owner: "{me}", group: "{group}"}}
@@ -226,7 +226,7 @@ def test_through_ansible_playbook(tmp_path):
 
 
 def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wanted():
-    A = load_source("playbooks/action_plugins/jitsi_sovereign_files.py", "jsov_files_action")
+    A = plugin("action", "files")
     sha = hashlib.sha1(b"hello\n").hexdigest()
     args = {"files": [{"dest": "/e/a", "content": "hello\n", "mode": "0640", "group": "prosody"}],
             "dirs": [{"path": "/e", "mode": "755"}], "links": [{"dest": "/e/l", "src": "a"}],
@@ -255,7 +255,7 @@ def test_the_controller_skips_the_host_only_when_the_read_shows_everything_as_wa
 
 def test_the_controller_tells_a_user_from_a_group_of_the_same_name():
     """The owner's number comes from the read's uids, the group's from its gids."""
-    A = load_source("playbooks/action_plugins/jitsi_sovereign_files.py", "jsov_files_action")
+    A = plugin("action", "files")
     sha = hashlib.sha1(b"x\n").hexdigest()
     args = {"files": [{"dest": "/e/c", "content": "x\n", "mode": "0400", "owner": "jicofo",
                        "group": "jicofo"}]}
@@ -267,7 +267,7 @@ def test_the_controller_tells_a_user_from_a_group_of_the_same_name():
 
 
 def test_loose_modes_of_the_secrets_directory(tmp_path):
-    loose = load_source("playbooks/filter_plugins/secrets.py").jitsi_sovereign_loose_modes
+    loose = plugin("filter", "secrets").loose_modes
     secrets = tmp_path / "secrets"
     assert loose(secrets) == []  # missing: nothing to protect yet
     (secrets / "host").mkdir(parents=True, mode=0o700)

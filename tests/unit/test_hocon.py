@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from role_files import load_source
+from role_files import plugin
 
 from jitsi_sovereign.confcheck import hocon
 
@@ -28,7 +28,7 @@ ice4j.harvest.mapping {
 
 
 def _filter_module():
-    module = load_source("playbooks/filter_plugins/hocon.py", "jsov_hocon_filter")
+    module = plugin("filter", "hocon")
     return module.FilterModule().filters()
 
 
@@ -178,7 +178,7 @@ def test_find_strings():
 
 def test_filter_report_holds_no_value():
     filters = _filter_module()
-    report = filters["jitsi_sovereign_hocon_check"](
+    report = filters["hocon_check"](
         JVB, "jvb.conf",
         {"videobridge.apis.xmpp-client.configs.shard.HOSTNAME": "127.0.0.1"},
         required=["videobridge.apis.xmpp-client.configs.shard.PASSWORD"], forbidden=["jitsi.net"])
@@ -193,7 +193,7 @@ def test_filter_fails_with_every_problem():
     filters = _filter_module()
     text = JVB.replace("meet.example.org:3478", "meet-jit-si-turnrelay.jitsi.net:443")
     with pytest.raises(AnsibleFilterError) as err:
-        filters["jitsi_sovereign_hocon_check"](
+        filters["hocon_check"](
             text, "jvb.conf", {"videobridge.http-servers.private.host": "0.0.0.0"},
             required=["videobridge.apis.xmpp-client.configs.shard.NOPE"], forbidden=["jitsi.net"])
     message = str(err.value)
@@ -207,4 +207,4 @@ def test_filter_parse_error_names_the_file():
     from ansible.errors import AnsibleFilterError
 
     with pytest.raises(AnsibleFilterError, match=r"^jicofo.conf: not valid HOCON at line 1"):
-        _filter_module()["jitsi_sovereign_hocon_check"]("jicofo {", "jicofo.conf")
+        _filter_module()["hocon_check"]("jicofo {", "jicofo.conf")

@@ -5,7 +5,15 @@ authentication mode, with and without NAT)."""
 from __future__ import annotations
 
 import pytest
-from role_files import DOMAIN, ROOT, assert_defaults_match_specs, render, templar
+from role_files import (
+    DOMAIN,
+    ROOT,
+    assert_defaults_match_specs,
+    render,
+    state_request,
+    templar,
+    trusted,
+)
 
 from jitsi_sovereign.confcheck import hocon
 
@@ -108,6 +116,5 @@ def test_files_owned_as_the_packages_postinst_leaves_them(role, user):
         got = tuple(t.template(t.available_variables[f"{prefix}_{k}"])
                     for k in ("owner", "group", "mode"))
         assert got == want, (role, uid)
-    request = templar(role, {f"{prefix}_current": {}}).available_variables[
-        f"{prefix}_read_state_request"]
+    request = templar(role, {f"{prefix}_current": {}}).template(trusted(state_request(role)))
     assert request["groups"] == ["jitsi"]  # so the controller compares the gid too

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from role_files import load_source
+from role_files import load_source, plugin, state_request
 
 from jitsi_sovereign.checks import test_jitsi_packages as checks
 from jitsi_sovereign.confcheck import openpgp
@@ -115,8 +115,8 @@ def test_normalize_fingerprint() -> None:
 
 
 def test_filter_plugin() -> None:
-    plugin = _load(ROOT / "playbooks" / "filter_plugins" / "openpgp.py", "jsov_openpgp_filter")
-    filters = plugin.FilterModule().filters()
+    module = plugin("filter", "openpgp")
+    filters = module.FilterModule().filters()
     assert filters["openpgp_fingerprints"](KEY.read_text()) == [JITSI_FPR]
     spaced = "ffd6 5a0d a2be bdeb 73d4 4c8b b4d2 d216 f1fd 7806"
     assert filters["openpgp_fingerprint_normalize"](spaced) == JITSI_FPR
@@ -262,7 +262,7 @@ def test_jicofo_and_the_bridge_are_masked_through_the_install() -> None:
     assert units == ["jicofo.service", "jitsi-videobridge2.service"]
     assert [c for c in tasks[install]["when"]] == [c for c in tasks[mask]["when"]
                                                    if c != "not ansible_check_mode"]
-    assert tasks[install]["jitsi_sovereign_apt"]["policy_rc_d"] == 101
+    assert tasks[install]["jitsi_sovereign.core.apt"]["policy_rc_d"] == 101
 
 
 @pytest.mark.parametrize("role,unit", [("jicofo", "_jicofo_unit"),
@@ -291,7 +291,8 @@ def test_the_packages_leftovers_are_taken_out_after_the_install() -> None:
     tasks = _tasks("jitsi_packages", "install.yml")
     remove, rebuild = _index(tasks, "leftovers"), _index(tasks, "Rebuild the system trust")
     assert _index(tasks, "Install the pinned") < remove < rebuild
-    assert tasks[remove]["jitsi_sovereign_files"]["absent"] == "{{ _jitsi_packages_leftovers }}"
+    leftovers = "{{ _jitsi_packages_leftovers }}"
+    assert tasks[remove]["jitsi_sovereign.core.files"]["absent"] == leftovers
     assert tasks[rebuild]["ansible.builtin.command"]["argv"] == ["update-ca-certificates",
                                                                  "--fresh"]
     env = jinja2.Environment()
@@ -301,6 +302,6 @@ def test_the_packages_leftovers_are_taken_out_after_the_install() -> None:
     assert ca == "/usr/local/share/ca-certificates/auth.meet.example.fr.crt"
     assert "/etc/prosody/conf.avail/jaas.cfg.lua" in vars_["_jitsi_packages_leftovers"]
     # Read both ways by the role's one read, so a re-run skips the removal on the controller.
-    request = vars_["_jitsi_packages_read_state_request"]
+    request = state_request("jitsi_packages")
     assert "_jitsi_packages_leftovers" in request["files"]
     assert request["links"] == "{{ _jitsi_packages_leftovers }}"

@@ -30,5 +30,5 @@ def test_site_passes_each_meeting_role_its_own_package_list():
 
 def test_the_install_starts_no_service():
     tasks = role_yaml("meeting_packages", "tasks", "main.yml")
-    (apt,) = [t for t in tasks if "jitsi_sovereign_apt" in t]
-    assert apt["jitsi_sovereign_apt"]["policy_rc_d"] == 101
+    (apt,) = [t for t in tasks if "jitsi_sovereign.core.apt" in t]
+    assert apt["jitsi_sovereign.core.apt"]["policy_rc_d"] == 101

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from role_files import DOMAIN, render, role_yaml, templar
+from role_files import DOMAIN, render, role_yaml, state_request, templar, trusted
 
 SITE = "etc/prosody/conf.avail/site.cfg.lua.j2"
 MAIN = "etc/prosody/prosody.cfg.lua.j2"
@@ -112,7 +112,7 @@ def test_token_libraries_linked_into_lua_54_from_the_newest_copy():
         {"dest": "/usr/share/lua/5.4/basexx.lua", "src": "/usr/share/lua/5.2/basexx.lua"},
         {"dest": "/usr/share/lua/5.4/inspect.lua", "src": "/usr/share/lua/5.3/inspect.lua"},
     ]
-    request = _var(t, "_prosody_read_state_request")
+    request = t.template(trusted(state_request("prosody")))
     assert "/usr/share/lua/5.4/basexx.lua" in request["links"]
     assert "/usr/share/lua/5.3/inspect.lua" in request["files"]
 

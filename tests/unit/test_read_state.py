@@ -1,4 +1,4 @@
-"""The roles' one-command state reader (playbooks/files/read_state.py)."""
+"""The roles' one-command state reader (jitsi_sovereign.core.state: plugins/modules/state.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from role_files import load_source
 
 TOP = Path(__file__).resolve().parents[2]
-READER = TOP / "playbooks" / "files" / "read_state.py"
+READER = TOP / "collections/ansible_collections/jitsi_sovereign/core/plugins/modules/state.py"
 
 
 def load(path: Path):
@@ -19,9 +19,14 @@ def proc(key: str) -> str:
 
 
 def test_one_reader_for_every_role():
-    # Roles find it through Ansible's lookup search path (the play's files/): no copies.
+    # The collection's state action runs it: no role keeps a copy, nor runs it by hand.
     assert READER.is_file()
     assert not list((TOP / "roles").glob("*/files/read_state.py"))
+    for path in (TOP / "roles").rglob("*.yml"):
+        text = path.read_text()
+        assert "read_state.py" not in text, path
+        assert "ansible.builtin.raw" not in text, path
+        assert "from_json" not in text, path
 
 
 def test_sysctl_equal_values_differ_nowhere():

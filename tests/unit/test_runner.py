@@ -41,7 +41,7 @@ def test_a_censored_change_is_still_a_change():
 
 
 def test_a_task_warning_is_shown_under_its_task():
-    """e.g. jitsi_sovereign_apt saying why it refreshes the package lists first."""
+    """e.g. jitsi_sovereign.core.apt saying why it refreshes the package lists first."""
     p = Progress()
     why = "Refreshing the package lists first, whatever their age: no package index."
     assert p.handle(ev("runner_on_ok", host="a", task="Install", res={
@@ -136,3 +136,7 @@ def test_run_playbook_runs_ansible_for_real(tmp_path, monkeypatch):
     text = out.getvalue()
     assert "Something that fails" in text and "Reproduce with:" in text
     assert "m1" not in text.split("Reproduce with:")[1]  # extra var values are never echoed
+    # Nor on ansible-playbook's argv (ps, artifacts/<id>/command): a private file, removed.
+    command = (result.log_dir / "command").read_text()
+    assert '"-e", "@' in command and "m1" not in command and "marker" not in command
+    assert not list((tmp_path / "state").rglob("extravars-*"))

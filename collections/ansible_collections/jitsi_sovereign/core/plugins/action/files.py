@@ -1,4 +1,4 @@
-# jitsi-sovereign: controller side of the jitsi_sovereign_files module.
+# jitsi-sovereign: controller side of the jitsi_sovereign.core.files module.
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render each file's `src` template here (Ansible's template lookup: the role's templates/
 directory, the task's variables), then run the module once with every content inline.
@@ -13,7 +13,7 @@ everything they may write, each item enabled by its setting); `enabled` never re
 module.
 
 `current` (optional, not sent to the host): the role's one read of the host
-(playbooks/files/read_state.py: `files`, `dirs`, `links`, and `uids`/`gids` for the owner
+(jitsi_sovereign.core.state: `files`, `dirs`, `links`, and `uids`/`gids` for the owner
 and group names other than root). When it shows every item as wanted, the module is not
 run at all (an idempotent run costs no round trip); anything it does not tell (a path not
 read, a name without its id) runs the module, which decides on the host."""
@@ -26,7 +26,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 
-MODULE = "jitsi_sovereign_files"
+MODULE = "jitsi_sovereign.core.files"
 
 
 class ActionModule(ActionBase):

@@ -11,7 +11,7 @@ ansible.builtin.apt's `cache_valid_time` trusts the lists' age alone (the mtime 
 - a source added less than `cache_valid_time` after the last update (Jitsi's): its
   packages have no candidate until the next update.
 
-So this action reads the host first, in one plain SSH exec (playbooks/files/read_state.py,
+So this action reads the host first, in one plain SSH exec (plugins/modules/state.py,
 request `apt`): how many package indexes the lists hold, their age, and whether
 `apt-get --simulate install` of the names works from the lists as they are. Then one
 ansible.builtin.apt run:
@@ -31,15 +31,10 @@ install, the task reports the install as a change (with the reason in its warnin
 of failing on packages it cannot name yet.
 """
 
-import json
-import shlex
-from pathlib import Path
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.jitsi_sovereign.core.plugins.plugin_utils.host import read_host
 
-# The one host reader of the project (playbooks/files/), next to this plugin's directory.
-READ_STATE = Path(__file__).resolve().parent.parent / "files" / "read_state.py"
 DEFAULT_VALID_TIME = 3600
 _MANAGED = frozenset(("update_cache", "update_cache_retries", "update_cache_retry_max_delay"))
 
@@ -47,7 +42,7 @@ _MANAGED = frozenset(("update_cache", "update_cache_retries", "update_cache_retr
 def refresh_reason(state, names, valid_time):
     """Why the lists must be refreshed before installing `names`, or None.
 
-    `state` is read_state.py's `apt` answer (None when the host could not be read).
+    `state` is the host reader's `apt` answer (None when the host could not be read).
     Lists older than `valid_time` need no reason: apt refreshes those by itself.
     """
     if not isinstance(state, dict):
@@ -83,10 +78,10 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         bad = sorted(_MANAGED & set(args))
         if bad:
-            raise AnsibleActionFail(f"{', '.join(bad)}: decided by jitsi_sovereign_apt itself "
+            raise AnsibleActionFail(f"{', '.join(bad)}: decided by jitsi_sovereign.core.apt itself "
                                     "(set cache_valid_time only)")
         if args.get("state", "present") != "present":
-            raise AnsibleActionFail("jitsi_sovereign_apt installs (state: present); use "
+            raise AnsibleActionFail("jitsi_sovereign.core.apt installs (state: present); use "
                                     "ansible.builtin.apt to remove packages")
         names = args.get("name") or []
         names = [names] if isinstance(names, str) else [str(n) for n in names]
@@ -114,26 +109,8 @@ class ActionModule(ActionBase):
         return result
 
     def _read_apt(self, names, valid_time):
-        """read_state.py's `apt` answer, through one plain SSH exec; None if unreadable."""
-        request = json.dumps({"apt": {"names": names, "valid_time": valid_time}})
-        cmd = " ".join(["python3", "-c", shlex.quote(READ_STATE.read_text(encoding="utf-8")),
-                        shlex.quote(request)])
-        # No tty: stdout must be the JSON alone (as the roles' raw reads do).
-        use_tty = None
+        """The host reader's `apt` answer (plugin_utils/host.py); None if unreadable."""
         try:
-            use_tty = self._connection.get_option("use_tty")
-            self._connection.set_option("use_tty", False)
-        except (KeyError, AttributeError):
-            pass  # not the ssh connection (local, paramiko...): no tty to turn off
-        try:
-            res = self._low_level_execute_command(cmd, sudoable=True)
-        finally:
-            if use_tty is not None:
-                self._connection.set_option("use_tty", use_tty)
-        for line in reversed(str(res.get("stdout", "")).splitlines()):
-            if line.startswith("{"):
-                try:
-                    return json.loads(line).get("apt")
-                except ValueError:
-                    return None
-        return None
+            return read_host(self, {"apt": {"names": names, "valid_time": valid_time}}).get("apt")
+        except AnsibleActionFail:
+            return None

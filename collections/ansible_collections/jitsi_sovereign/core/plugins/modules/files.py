@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
-module: jitsi_sovereign_files
+module: files
 short_description: Write a set of files, directories and links in one call
 description:
   - One module call instead of one template/copy/file task per file (each of those costs
@@ -109,13 +109,13 @@ def _ids(owner, group, check_mode):
     except KeyError:
         if check_mode:
             return None, None
-        raise Failure("user %r does not exist" % owner) from None
+        raise Failure(f"user {owner!r} does not exist") from None
     try:
         gid = grp.getgrnam(group).gr_gid
     except KeyError:
         if check_mode:
             return None, None
-        raise Failure("group %r does not exist" % group) from None
+        raise Failure(f"group {group!r} does not exist") from None
     return uid, gid
 
 
@@ -123,9 +123,9 @@ def _mode(text):
     try:
         value = int(str(text), 8)
     except ValueError:
-        raise Failure("mode %r is not an octal mode such as '0644'" % text) from None
+        raise Failure(f"mode {text!r} is not an octal mode such as '0644'") from None
     if value < 0 or value > 0o7777:
-        raise Failure("mode %r is out of range" % text)
+        raise Failure(f"mode {text!r} is out of range")
     return value
 
 
@@ -160,7 +160,7 @@ def ensure_dir(item, check_mode):
 def _validate(module, command, data):
     """Run the validator on a private copy of the candidate; raise with its output on failure."""
     if "%s" not in command.replace("%%", ""):
-        raise Failure("validate must contain %%s (is %r)" % command)
+        raise Failure(f"validate must contain %s (is {command!r})")
     tmpdir = tempfile.mkdtemp(prefix="jsov-validate-")
     try:
         candidate = os.path.join(tmpdir, "candidate")
@@ -172,8 +172,8 @@ def _validate(module, command, data):
                 for word in shlex.split(command)]
         rc, out, err = module.run_command(argv)
         if rc != 0:
-            raise Failure("the new content was refused by `%s` (exit %d): %s"
-                          % (command, rc, (err or out).strip()[-2000:]))
+            raise Failure(f"the new content was refused by `{command}` (exit {rc}): "
+                          f"{(err or out).strip()[-2000:]}")
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -230,7 +230,7 @@ def ensure_file(module, item, check_mode, want_diff, gone=()):
     if check_mode:
         return True, diff
     if not os.path.isdir(os.path.dirname(path)):
-        raise Failure("its directory %s does not exist" % os.path.dirname(path))
+        raise Failure(f"its directory {os.path.dirname(path)} does not exist")
     if same_content:
         os.chown(path, uid, gid)
         os.chmod(path, mode)
@@ -245,7 +245,7 @@ def _text(data):
     if data is None:
         return ""
     if len(data) > DIFF_MAX:
-        return "(%d bytes, too long to show)\n" % len(data)
+        return f"({len(data)} bytes, too long to show)\n"
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -307,12 +307,12 @@ def main():
             if step():
                 result[kind].append(path)
         except (Failure, OSError) as exc:
-            module.fail_json(msg="%s: %s" % (path, exc), **result)
+            module.fail_json(msg=f"{path}: {exc}", **result)
     for item in module.params["files"]:
         try:
             changed, diff = ensure_file(module, item, check, module._diff, result["removed"])
         except (Failure, OSError) as exc:
-            module.fail_json(msg="%s: %s" % (item["dest"], exc), **result)
+            module.fail_json(msg="{}: {}".format(item["dest"], exc), **result)
         if changed:
             result["written"].append(item["dest"])
         if diff:
@@ -322,7 +322,7 @@ def main():
             if ensure_link(item, check, result["removed"] if check else ()):
                 result["linked"].append(item["dest"])
         except (Failure, OSError) as exc:
-            module.fail_json(msg="%s: %s" % (item["dest"], exc), **result)
+            module.fail_json(msg="{}: {}".format(item["dest"], exc), **result)
     result["changed"] = any(result[k] for k in ("written", "created_dirs", "linked", "removed"))
     if diffs:
         result["diff"] = diffs

@@ -1,3 +1,6 @@
+#!/usr/bin/python3
+# jitsi-sovereign: read, in one process, everything a role compares with what it wants.
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read, in one process, what the role would otherwise ask with one task per item.
 
 Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
@@ -22,8 +25,45 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
             last changed, as ansible.builtin.apt's cache_valid_time measures it; unavailable:
             apt-get's errors when it simulates installing the names from the lists as they
             are ([]: it can), null when not simulated (no index, or lists older than valid_time)
-One copy for every role, in playbooks/files/: roles find it on Ansible's lookup search path
-(the play's files/ directory), so the roles run through playbooks/site.yml.
+This file is the host side of jitsi_sovereign.core.state: the action plugin of the same name
+runs it with `python3 -c` in one plain exec (plugins/plugin_utils/host.py), never as an
+Ansible module, so it needs nothing but Python's standard library on the host.
+"""
+
+DOCUMENTATION = r"""
+module: state
+short_description: Read files, units, packages, certificates... of the host in one exec
+description:
+  - A role's one read of the host. Each option names what to read; the task's result holds the
+    answer under the same key (C(users) answers under C(uids), C(groups) under C(gids)).
+  - Read-only, never changed, also in check mode. Runs as one plain exec (like
+    M(ansible.builtin.raw)), about twice as fast as a module.
+options:
+  files: {description: Paths; answers sha1, mode, uid, gid (null when missing)., type: list, elements: path}
+  dirs: {description: Directories; answers mode, uid, gid., type: list, elements: path}
+  units: {description: systemd units; answers enabled and active states., type: list, elements: str}
+  packages: {description: Package names; answers those not installed., type: list, elements: str}
+  sysctl: {description: C(key=value) pairs; answers the missing keys and the pairs that differ., type: list, elements: str}
+  commands: {description: Name to argv; answers each command's exit code., type: dict}
+  digests: {description: Name to argv; answers the sha1 of each command's output., type: dict}
+  texts: {description: Small files; answers their stripped content., type: list, elements: path}
+  moduli: {description: Count the weak /etc/ssh/moduli entries., type: bool}
+  links: {description: Paths; answers each symlink's target., type: list, elements: path}
+  versions: {description: Package names; answers the installed versions., type: list, elements: str}
+  certs: {description: PEM files; answers names, validity, serial and public key digest of the first certificate., type: list, elements: path}
+  keys: {description: Private key files; answers the sha1 of the public key., type: list, elements: path}
+  users: {description: User names; answers their uids under C(uids)., type: list, elements: str}
+  groups: {description: Group names; answers their gids under C(gids)., type: list, elements: str}
+  apt: {description: C(names) and C(valid_time); answers the package lists' state., type: dict}
+"""
+
+EXAMPLES = r"""
+- name: Read the current state (one command)
+  jitsi_sovereign.core.state:
+    files: [/etc/turnserver.conf]
+    units: [coturn.service]
+    packages: [coturn]
+  register: _coturn_current
 """
 
 import calendar
@@ -46,7 +86,7 @@ def _file(path):
             digest = hashlib.sha1(handle.read()).hexdigest()  # noqa: S324 - same checksum as Ansible's
     except OSError:
         return None
-    return {"sha1": digest, "mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+    return {"sha1": digest, "mode": f"{stat.S_IMODE(st.st_mode):04o}", "uid": st.st_uid, "gid": st.st_gid}
 
 
 def _dir(path):
@@ -56,7 +96,7 @@ def _dir(path):
         return None
     if not stat.S_ISDIR(st.st_mode):
         return None
-    return {"mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+    return {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "uid": st.st_uid, "gid": st.st_gid}
 
 
 def _units(names):
@@ -66,7 +106,7 @@ def _units(names):
                          capture_output=True, text=True, check=False)
     blocks = [b for b in res.stdout.strip().split("\n\n")]
     out = {}
-    for name, block in zip(names, blocks + [""] * len(names)):
+    for name, block in zip(names, blocks + [""] * len(names), strict=False):
         props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         out[name] = {"enabled": props.get("UnitFileState", ""), "active": props.get("ActiveState", "")}
     return out
@@ -131,7 +171,8 @@ def _digest(argv):
     except OSError:
         return None
     text = res.stdout.decode("utf-8", "replace").rstrip("\n")  # as Ansible strips stdout
-    return hashlib.sha1(text.encode()).hexdigest() if res.returncode == 0 else None
+    # sha1: a change detector for the controller, not a security function.
+    return hashlib.sha1(text.encode()).hexdigest() if res.returncode == 0 else None  # noqa: S324
 
 
 def _text(path):
@@ -250,7 +291,7 @@ def _apt(req):
         res = subprocess.run(["apt-get", "--simulate", "--quiet", "--no-install-recommends", "install", *names],
                              capture_output=True, text=True, check=False, env=env)
         errors = [line[3:].strip() for line in res.stderr.splitlines() if line.startswith("E: ")]
-        unavailable = [] if res.returncode == 0 else (errors or ["apt-get exited with %d" % res.returncode])
+        unavailable = [] if res.returncode == 0 else (errors or [f"apt-get exited with {res.returncode}"])
     return {"indexes": indexes, "age": age, "unavailable": unavailable}
 
 

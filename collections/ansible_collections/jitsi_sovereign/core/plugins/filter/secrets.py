@@ -1,6 +1,6 @@
 """A filter over the controller's secrets directory (docs/design.md "Secrets"):
 
-    {{ secrets_dir | jitsi_sovereign_loose_modes }}  -> paths readable or writable by
+    {{ secrets_dir | jitsi_sovereign.core.loose_modes }}  -> paths readable or writable by
                                                         group or others (empty: all private)
 
 site.yml runs its `file` task (directory 0700, files 0600) only when this names something:
@@ -13,7 +13,7 @@ import os
 import stat
 
 
-def jitsi_sovereign_loose_modes(directory) -> list[str]:
+def loose_modes(directory) -> list[str]:
     """Entries of the directory (itself included) with any group or other permission bit.
 
     A missing directory is not loose (nothing to protect yet)."""
@@ -33,4 +33,4 @@ def jitsi_sovereign_loose_modes(directory) -> list[str]:
 
 class FilterModule:
     def filters(self):
-        return {"jitsi_sovereign_loose_modes": jitsi_sovereign_loose_modes}
+        return {"loose_modes": loose_modes}

@@ -1,9 +1,10 @@
-"""Filter jitsi_sovereign_configjs_check: config.js checked on the controller before it is written.
+"""Filter jitsi_sovereign.core.configjs_check: config.js checked on the controller before it
+is written.
 
     content: "{{ lookup('ansible.builtin.template', 'config.js.j2')
-                 | jitsi_sovereign_configjs_check(domain, promises) }}"
-    "{{ text | jitsi_sovereign_node_check }}"      `node --check` on it when node is here
-    "{{ 'node' | jitsi_sovereign_controller_has }}" is that program on the controller's PATH
+                 | jitsi_sovereign.core.configjs_check(domain, promises) }}"
+    "{{ text | jitsi_sovereign.core.node_check }}"      `node --check` on it when node is here
+    "{{ 'node' | jitsi_sovereign.core.controller_has }}" is that program on the controller's PATH
 
 Returns the text unchanged, or fails the task with every problem (foreign hosts, wrong
 or forbidden keys, syntax error), each naming its key. The parsing and the rules live
@@ -40,7 +41,7 @@ def _promises(configjs, domain: str, promises: dict) -> dict:
 
 
 def configjs_check(text, domain, promises=None):
-    configjs = _configjs("jitsi_sovereign_configjs_check")
+    configjs = _configjs("configjs_check")
     try:
         configjs.check(str(text), str(domain), _promises(configjs, str(domain), promises))
     except configjs.ConfigJsError as exc:
@@ -64,7 +65,8 @@ def node_check(text):
     if res.returncode != 0:
         # Where and what (stdin line, caret, SyntaxError), not node's own stack.
         lines = [ln.rstrip() for ln in (res.stderr or res.stdout).splitlines()
-                 if ln.strip() and not ln.lstrip().startswith("at ") and not ln.startswith("Node.js")]
+                 if ln.strip() and not ln.lstrip().startswith("at ")
+                 and not ln.startswith("Node.js")]
         raise AnsibleFilterError("node --check refuses config.js: " + " | ".join(lines[:6]))
     return text
 
@@ -77,7 +79,7 @@ def controller_has(program):
 def js_object_check(text, domain, name):
     """A `var <name> = {...}` file (e.g. interface_config overrides): literal values only,
     no host outside ``domain``."""
-    configjs = _configjs("jitsi_sovereign_js_object_check")
+    configjs = _configjs("js_object_check")
     try:
         parsed = configjs.parse(str(text), name=str(name))
     except configjs.ConfigJsError as exc:
@@ -90,7 +92,7 @@ def js_object_check(text, domain, name):
 
 class FilterModule:
     def filters(self):
-        return {"jitsi_sovereign_configjs_check": configjs_check,
-                "jitsi_sovereign_js_object_check": js_object_check,
-                "jitsi_sovereign_node_check": node_check,
-                "jitsi_sovereign_controller_has": controller_has}
+        return {"configjs_check": configjs_check,
+                "js_object_check": js_object_check,
+                "node_check": node_check,
+                "controller_has": controller_has}

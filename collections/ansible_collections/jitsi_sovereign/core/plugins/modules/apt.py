@@ -1,11 +1,11 @@
 #!/usr/bin/python
 # jitsi-sovereign: install Debian packages from package lists that can provide them.
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# The work is done by the action plugin of the same name (playbooks/action_plugins/):
+# The work is done by the action plugin of the same name (plugins/action/apt.py):
 # this file documents the task's arguments.
 
 DOCUMENTATION = r"""
-module: jitsi_sovereign_apt
+module: apt
 short_description: ansible.builtin.apt, refreshing the lists whenever they cannot provide the packages
 description:
   - Installs packages with M(ansible.builtin.apt) (C(state=present)), deciding itself whether the
@@ -15,7 +15,7 @@ description:
     warnings say why - no package index at all (an image whose lists were removed after its
     own update: an empty directory with a recent mtime), or C(apt-get --simulate install) of the
     names fails (a source added since the last update, a version not in the lists).
-  - One plain SSH exec reads the host first (playbooks/files/read_state.py, request C(apt)).
+  - One plain SSH exec reads the host first (jitsi_sovereign.core.state, request C(apt)).
   - In check mode, when a refresh is needed, the install is reported as a change with the reason.
 options:
   name:
@@ -46,7 +46,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Install the missing packages
-  jitsi_sovereign_apt:
+  jitsi_sovereign.core.apt:
     name: [nginx, logrotate]
     install_recommends: false
     policy_rc_d: 101
@@ -56,6 +56,6 @@ if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps({"failed": True, "msg": "jitsi_sovereign_apt runs through its action plugin "
-                      "(playbooks/action_plugins): keep ansible.cfg's action_plugins setting"}))
+    print(json.dumps({"failed": True, "msg": "jitsi_sovereign.core.apt runs through its action "
+                      "plugin: call it by that name, from the collection"}))
     sys.exit(1)

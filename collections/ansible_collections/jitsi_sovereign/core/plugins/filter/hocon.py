@@ -1,6 +1,6 @@
 """Filters for HOCON files (jicofo.conf, jvb.conf), checked on the controller before writing.
 
-    _report: "{{ rendered_text | jitsi_sovereign_hocon_check('jicofo.conf', promises,
+    _report: "{{ rendered_text | jitsi_sovereign.core.hocon_check('jicofo.conf', promises,
                                                               required=[...], forbidden=[...]) }}"
 
 Parses the text with pyhocon and checks it key by key: every ``promises`` path holds
@@ -11,7 +11,7 @@ not no_log so that its error stays readable): the file name, the parser and its
 version, the paths checked. On failure the task fails with every problem, each naming
 its key; a password's value is never shown.
 
-    tree: "{{ text | jitsi_sovereign_hocon_parse('jvb.conf') }}"
+    tree: "{{ text | jitsi_sovereign.core.hocon_parse('jvb.conf') }}"
 
 returns the parsed tree as plain data (no_log it when the file holds a secret).
 
@@ -46,7 +46,7 @@ def _parse(hocon, text, name: str) -> dict:
 
 def hocon_check(text, name, promises=None, required=None, forbidden=None):
     """Parse and check; a report without any value of the file, or a failure."""
-    hocon = _hocon("jitsi_sovereign_hocon_check")
+    hocon = _hocon("hocon_check")
     name = str(name)
     tree = _parse(hocon, text, name)
     problems = hocon.mismatches(tree, dict(promises or {}), name)
@@ -70,10 +70,10 @@ def hocon_check(text, name, promises=None, required=None, forbidden=None):
 
 def hocon_parse(text, name):
     """The parsed tree as plain data (dicts, lists, strings, numbers, booleans)."""
-    return _parse(_hocon("jitsi_sovereign_hocon_parse"), text, str(name))
+    return _parse(_hocon("hocon_parse"), text, str(name))
 
 
 class FilterModule:
     def filters(self):
-        return {"jitsi_sovereign_hocon_check": hocon_check,
-                "jitsi_sovereign_hocon_parse": hocon_parse}
+        return {"hocon_check": hocon_check,
+                "hocon_parse": hocon_parse}

@@ -1,0 +1,35 @@
+# jitsi-sovereign: a role's one read of the host.
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of jitsi_sovereign.core.state: send the request, return the parsed answer.
+
+The host reader (plugins/modules/state.py) runs in one plain SSH exec (plugin_utils/host.py);
+its answer becomes this task's result, so `register:` gives the role its current state
+(`files`, `dirs`, `units`, `packages`, ...). Read-only: never changed, runs in check mode."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.jitsi_sovereign.core.plugins.plugin_utils.host import read_host
+
+# The request's kinds (the reader's docstring says what each answers).
+KINDS = frozenset(("files", "dirs", "units", "packages", "sysctl", "commands", "digests",
+                   "texts", "moduli", "links", "versions", "certs", "keys", "users", "groups",
+                   "apt"))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = KINDS
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        result = super().run(tmp, task_vars or {})
+        request = {k: v for k, v in self._task.args.items() if v not in (None, [], {})}
+        unknown = sorted(set(request) - KINDS)
+        if unknown:
+            raise AnsibleActionFail(f"unknown request {', '.join(unknown)}: ask for "
+                                    f"{', '.join(sorted(KINDS))}")
+        result.update(read_host(self, request))
+        result["changed"] = False
+        return result
