@@ -90,9 +90,40 @@ def templar(role: str, extra: dict, *, with_vars: bool = True):
                  **(trusted(role_yaml(role, "vars", "main.yml")) if with_vars else {}),
                  "jitsi_sovereign_domain": DOMAIN, "ansible_managed": "Ansible managed",
                  **extra}
+    _collection_loader()
     loader = DataLoader()
     loader.set_basedir(str(ROOT / "roles" / role))
     return Templar(loader=loader, variables=variables)
+
+
+def _collection_loader() -> None:
+    """Ansible's plugin loader with the project's collection, once per test session (the
+    roles' templates name jitsi_sovereign.core's tests and filters)."""
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    if not any(isinstance(f, _AnsibleCollectionFinder) for f in __import__("sys").meta_path):
+        init_plugin_loader([str(ROOT / "collections")])
+
+
+# The facts a preflight reads (the play gathers them: distribution, virtual).
+FACTS = {"distribution": "Debian", "distribution_major_version": "13",
+         "distribution_version": "13.2", "virtualization_type": "kvm",
+         "virtualization_role": "guest"}
+
+
+def preflight_problems(role: str, facts: dict | None = None, **over: Any) -> list[str]:
+    """The messages of the role's preflight rules that fail (tasks/preflight.yml: each
+    assert task with a `_rules` list of {ok, msg}), for the role's defaults and `over`."""
+    problems: list[str] = []
+    for task in role_yaml(role, "tasks", "preflight.yml"):
+        if "ansible.builtin.assert" not in task or "_rules" not in task.get("vars", {}):
+            continue
+        t = templar(role, {**trusted(task["vars"]), "ansible_facts": facts or FACTS,
+                           "ansible_check_mode": False, "inventory_hostname": "meet1",
+                           **over})
+        problems += t.template(trusted("{{ _problems }}"))
+    return [" ".join(str(p).split()) for p in problems]
 
 
 def render(templar_, role: str, template: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+import pytest
 import yaml
-from role_files import assert_defaults_match_specs
+from role_files import assert_defaults_match_specs, preflight_problems
 
 from jitsi_sovereign.checks import coturnconf
 
@@ -96,3 +97,36 @@ def test_peer_range_rejects_bad_values():
     for bad in ("10.0.0.9-10.0.0.1", "10.0.0.1-::1", "nope"):
         with pytest.raises(ValueError):
             coturnconf.peer_range(bad)
+
+
+# ------------------------------------------------------------------ preflight
+
+
+def test_preflight_accepts_the_defaults():
+    assert preflight_problems("coturn") == []
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({"coturn_realm": "203.0.113.7"}, "coturn_realm must be the meeting's host name"),
+    ({"coturn_listening_port": "5349"}, "coturn_tls_listening_port must differ"),
+    ({"coturn_tls_listening_port": 70000}, "coturn_tls_listening_port must be ports"),
+    ({"coturn_min_port": 100}, "The relay ports must be a range from 1024 to 65535"),
+    ({"coturn_max_port": 40000}, "The relay ports must be a range from 1024 to 65535"),
+    ({"coturn_relay_ips": ["10.0.0.0/8"]}, "coturn_listening_ips, coturn_relay_ips and"),
+    ({"coturn_allowed_peer_ips": ["127.0.0.1"]}, "coturn_allowed_peer_ips must never allow"),
+    ({"coturn_external_ip": "turn.example.org"}, "coturn_external_ip must be PUBLIC or"),
+    ({"coturn_stale_nonce": 10}, "coturn_user_quota must be at least 1"),
+    ({"coturn_pkey": "privkey.pem"}, "coturn_cert and coturn_pkey must be absolute paths"),
+    ({"coturn_tls_443": True}, "coturn_tls_443 needs coturn_listening_ips"),
+])
+def test_preflight_names_each_bad_setting(settings, words):
+    (problem,) = preflight_problems("coturn", **settings)
+    assert words in problem
+
+
+def test_preflight_reports_every_problem_at_once():
+    problems = preflight_problems("coturn", coturn_min_port=100, coturn_tls_443=True,
+                                  facts={"distribution": "Ubuntu", "distribution_version": "24.04",
+                                         "distribution_major_version": "24"})
+    assert len(problems) == 3
+    assert problems[0] == "The coturn role supports Debian 12 and 13; this host runs Ubuntu 24.04."
