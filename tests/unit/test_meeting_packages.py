@@ -12,19 +12,43 @@ def test_defaults_match_argument_specs():
     assert_defaults_match_specs("meeting_packages")
 
 
+def _site_roles() -> list[tuple[str, dict]]:
+    """site.yml's roles in their order: (name, the import task or roles entry)."""
+    (play,) = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    found = [(r["role"], r) for r in play["roles"]]
+    for task in play["tasks"]:
+        for sub in task.get("block", [task]):
+            if "ansible.builtin.import_role" in sub:
+                found.append((sub["ansible.builtin.import_role"]["name"], sub))
+    return found
+
+
+def test_site_lists_each_role_once_and_checks_them_all_first():
+    names = [name for name, _ in _site_roles()]
+    assert len(names) == len(set(names)) == len(list((ROOT / "roles").iterdir()))
+    (play,) = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    (preflight,) = [t for t in play["pre_tasks"] if "ansible.builtin.include_role" in t]
+    assert preflight["loop"] == "{{ ansible_play_role_names }}"
+    assert preflight["ansible.builtin.include_role"]["tasks_from"] == "preflight"
+    for name in names:  # each has a preflight, checked against its own argument spec
+        assert (ROOT / "roles" / name / "tasks" / "preflight.yml").is_file(), name
+        specs = role_yaml(name, "meta", "argument_specs.yml")["argument_specs"]
+        assert specs["preflight"]["options"] == specs["main"]["options"], name
+
+
 def test_site_passes_each_meeting_role_its_own_package_list():
-    """One source per list: site.yml names each role's `_<role>_packages`, which exists,
-    and coturn (started at once by its package) is masked before its first install."""
-    site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
-    roles = site[0]["roles"]
-    names = [r["role"] for r in roles]
-    entry = roles[names.index("meeting_packages")]
+    """One source per list: site.yml names each role's package list, which exists, and
+    coturn (started at once by its package) is masked before its first install."""
+    roles = _site_roles()
+    names = [name for name, _ in roles]
+    entry = roles[names.index("meeting_packages")][1]
     # After the firewall, before the roles whose packages it installs.
     assert names.index("firewall") < names.index("meeting_packages") < names.index("tls")
-    listed = re.findall(r"_(\w+?)_packages\b", entry["vars"]["meeting_packages_names"])
+    listed = re.findall(r"\b_?(\w+?)_packages\b", entry["vars"]["meeting_packages_names"])
     assert listed == ["tls", "nginx", "prosody", "coturn"]
     for role in listed:
-        assert f"_{role}_packages" in role_yaml(role, "vars", "main.yml"), role
+        where = {**role_yaml(role, "defaults", "main.yml"), **role_yaml(role, "vars", "main.yml")}
+        assert f"{role}_packages" in where or f"_{role}_packages" in where, role
     assert entry["vars"]["meeting_packages_mask_before_install"] == {"coturn": "coturn.service"}
 
 
