@@ -1,11 +1,17 @@
 """Time the main job on a lab host and print the figures next to their targets.
 
     python bench/deploy.py [--debian 13|12] [--apt-lists image|removed] [--keep]
+    python bench/deploy.py --compare REV [--rounds N]
+
 
 Measures: lab up from the cached image, first converge, idempotent re-run (and its
 changed count), verify. The image is built first if it is not cached (not timed).
 --apt-lists removed: the host starts as a fresh cloud image without package lists (the
 first converge then refreshes them once: the refreshes are counted).
+--compare REV: the idempotent re-run of this checkout side by side with git revision REV
+(e.g. the commit before a change), in one bench run: two lab hosts, each converged by its
+own tree, then N rounds of re-runs alternating between them (the machine's load falls on
+both alike); prints each round and the medians.
 """
 
 from __future__ import annotations
@@ -76,13 +82,75 @@ def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
     return value
 
 
+def compare(rev: str, rounds: int, debian: str) -> int:
+    """Re-runs of REV's roles and of this checkout's, alternating, on two lab hosts."""
+    import statistics
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from jitsi_sovereign import paths
+
+    here = paths.ansible_dir()
+    tmp = Path(tempfile.mkdtemp(prefix="jsov-bench-"))
+    old_tree = tmp / "tree"
+    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(old_tree), rev],
+                   check=True, capture_output=True)
+    lab = Lab()
+    quiet = Console(file=io.StringIO())
+    trees = {"old": (old_tree, "benchcmp1"), "new": (here, "benchcmp2")}
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    ok = True
+    try:
+        lab.up(count=2, debian=debian, prefix="benchcmp")
+        inv = load_and_validate(lab.inventory_path)
+        original = paths.ansible_dir
+
+        def run(which: str):
+            tree, host = trees[which]
+            paths.ansible_dir = lambda: tree  # the tree whose roles and playbook run
+            try:
+                return run_playbook(inv, limit=host, console=quiet)
+            finally:
+                paths.ansible_dir = original
+
+        for which in trees:
+            first = run(which)
+            print(f"{which} ({rev if which == 'old' else 'this checkout'}): first converge "
+                  f"{first.seconds:.1f} s, ok={first.ok}")
+            ok = ok and first.ok
+        for n in range(1, rounds + 1):
+            line = []
+            for which in (("old", "new") if n % 2 else ("new", "old")):
+                res = run(which)
+                changed = sum(c["changed"] for c in res.stats.values())
+                ok = ok and res.ok and changed == 0
+                times[which].append(res.seconds)
+                line.append(f"{which} {res.seconds:5.1f} s (changed {changed})")
+            print(f"round {n}: " + ", ".join(line))
+    finally:
+        lab.down([host for _, host in trees.values()])
+        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old_tree)],
+                       check=False, capture_output=True)
+    old, new = (statistics.median(times[k]) for k in ("old", "new"))
+    print(f"\nidempotent re-run, median of {rounds}: {rev} {old:.1f} s, this checkout "
+          f"{new:.1f} s ({(new - old) / old * 100:+.0f} %); target <= "
+          f"{TARGETS['idempotent re-run']:.0f} s and no slower")
+    return 0 if ok and new <= TARGETS["idempotent re-run"] else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debian", default="13", choices=["13", "12"])
     parser.add_argument("--apt-lists", default="image", choices=["image", "removed"],
                         help="the host's package lists at boot (lab up --apt-lists)")
     parser.add_argument("--keep", action="store_true", help="leave the bench host running")
+    parser.add_argument("--compare", metavar="REV",
+                        help="re-runs side by side with the roles of git revision REV")
+    parser.add_argument("--rounds", type=int, default=3, help="re-runs of each (--compare)")
     args = parser.parse_args()
+    if args.compare:
+        return compare(args.compare, args.rounds, args.debian)
 
     lab = Lab()
     name = "bench1"
