@@ -164,7 +164,7 @@ def main() -> int:
     try:
         timed("lab up", results, lab.up, count=1, debian=args.debian, prefix="bench",
               apt_lists=args.apt_lists)
-        inv = load_and_validate(lab.inventory_path, limit=name)
+        inv = load_and_validate(lab.inventory_path, limit=name, own_ssh=True)
         first = timed("first converge", results, run_playbook, inv, limit=name, console=quiet)
         second = timed("idempotent re-run", results, run_playbook, inv, limit=name,
                        console=quiet)

@@ -188,7 +188,7 @@ def verify(
     """Run the shipped checks against every host; exit 1 on any failure."""
     from jitsi_sovereign.inventory import load_and_validate
 
-    inv = load_and_validate(inventory, limit=limit)
+    inv = load_and_validate(inventory, limit=limit, own_ssh=True)
     from jitsi_sovereign.verify import run_verify
 
     report = run_verify(inv, json_path=json_out, console=console)
@@ -213,7 +213,7 @@ def demo(
                   f"{hosts[0].address} (debian {debian})"
                   + (": it was running already, the deploy runs again on it"
                      if hosts[0].reused else ""))
-    inv = load_and_validate(lab.inventory_path, limit=hosts[0].name)
+    inv = load_and_validate(lab.inventory_path, limit=hosts[0].name, own_ssh=True)
     result = run_playbook(inv, limit=hosts[0].name, console=console)
     if not result.ok:
         raise typer.Exit(1)
@@ -237,7 +237,7 @@ def _user_hosts(inventory: Path, limit: str | None):
     from jitsi_sovereign.inventory import load_and_validate
     from jitsi_sovereign.users import UserHost, ssh_runner
 
-    inv = load_and_validate(inventory, limit=limit)
+    inv = load_and_validate(inventory, limit=limit, own_ssh=True)
     if not inv.hosts:
         raise UserError("no host selected", "check --limit and the inventory")
     out = []

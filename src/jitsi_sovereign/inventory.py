@@ -1,21 +1,26 @@
-"""Load an Ansible inventory and validate it before any host is touched.
+"""Load an Ansible inventory and check what must be known before any host is touched.
 
 The inventory is read by ansible-core's own InventoryManager, so what is
 validated here is exactly what ``ansible-playbook`` will see. Checks:
 
 * the inventory parses and holds at least one host (after ``--limit``);
-* every host's address resolves; its SSH key file exists; its port is a port;
-* the connection is ``ssh`` (paramiko is deprecated in Ansible);
+* how ssh reaches each host: deploy's ssh command line (``ansible_ssh_command``) as
+  OpenSSH resolves it with the user's ssh configuration (``sshroute``: HostName, User,
+  Port, ProxyJump...); the first address this machine connects to resolves (the host's,
+  or the first jump host's); the SSH key file exists; the port is a port;
+* the connection is ``ssh`` (paramiko is deprecated in Ansible); for ``verify`` and
+  ``users`` (``own_ssh``), which connect with their own SSH client, every SSH setting that
+  client cannot honour is refused, named with its fix;
 * every variable that starts with a role's prefix is declared in that role's
   ``meta/argument_specs.yml`` (a typo is named, with the closest real name),
   and has the declared type (checked by Ansible's own ArgumentSpecValidator);
 * every ``*_cidrs`` variable and ``firewall_extra_rules[].sources`` holds
   network addresses (``192.0.2.0/24``), without host bits set;
-* the project-wide ``jitsi_sovereign_*`` variables are known names, and the meeting's
-  settings hold together: a known auth mode, a guest domain that is not the main
-  domain, both NAT addresses or neither (the public one public), LDAP over TLS only, a JWT
-  secret of 32 characters or more (the roles' preflights check the same on the host side,
-  for runs without the CLI).
+* the project-wide ``jitsi_sovereign_*`` variables are known names.
+
+Whether the meeting's settings hold together (auth mode, guest domain, NAT addresses,
+LDAP URL, JWT secret length) is checked by the roles' preflights alone, on every run with
+or without this CLI: each rule is written once, next to the role that needs it.
 
 All problems are collected and reported together.
 """
@@ -35,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from jitsi_sovereign import paths
+from jitsi_sovereign import paths, sshroute
 from jitsi_sovereign.errors import UserError, ValidationErrors
 
 
@@ -51,6 +56,9 @@ class HostSpec:
     become: bool = False
     known_hosts: Path | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    # How ssh reaches it (HostName, jump hosts, ProxyCommand, keys, known_hosts), as
+    # OpenSSH resolves deploy's command line; None: straight to address:port.
+    route: sshroute.Hop | None = None
 
 
 @dataclass
@@ -151,40 +159,21 @@ def check_networks(host: str, variables: dict[str, Any]) -> list[UserError]:
     return errors
 
 
-# ------------------------------------------------------------------ the meeting's settings
+# ------------------------------------------------------------------ project-wide names
 
 # Project-wide variables (docs/design.md): not role-prefixed, shared by several roles.
+LAB_PASSWORD_VAR = "jitsi_sovereign_lab_password"  # noqa: S105 - a variable name
 PROJECT_VARIABLES = {
     "jitsi_sovereign_domain", "jitsi_sovereign_auth", "jitsi_sovereign_guests",
     "jitsi_sovereign_guest_domain", "jitsi_sovereign_public_ip", "jitsi_sovereign_private_ip",
-    "jitsi_sovereign_secrets_dir", "jitsi_sovereign_tls_trust_store",
+    "jitsi_sovereign_secrets_dir", "jitsi_sovereign_tls_trust_store", LAB_PASSWORD_VAR,
 }
-AUTH_MODES = ("internal", "token", "ldap")
-JWT_SECRET_MIN = 32
 
 
-def _plain_str(value: Any) -> str | None:
-    """The value as text, or None when it is templated or vault-encrypted (checked later,
-    on the host side, by the role's preflight)."""
-    if value is None or _is_templated(value):
-        return None
-    try:
-        return str(value)
-    except Exception:  # a vault value without its password
-        return None
-
-
-def _ip(host: str, name: str, text: str, errors: list[UserError]):
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        errors.append(UserError(f"{host}: {name}={text!r} is not an IP address",
-                                f"give {name} an address such as 203.0.113.10"))
-        return None
-
-
-def check_stack(host: str, hv: dict[str, Any]) -> list[UserError]:
-    """The meeting's settings that span several roles, before any host is touched."""
+def check_project_names(host: str, hv: dict[str, Any]) -> list[UserError]:
+    """Every ``jitsi_sovereign_*`` variable is a known name (a typo is named, with the
+    closest real name). Whether the meeting's settings hold together is the roles'
+    preflights' business: they check it on every run, with or without this CLI."""
     errors: list[UserError] = []
     for name in hv:
         if name.startswith("jitsi_sovereign_") and name not in PROJECT_VARIABLES:
@@ -193,81 +182,10 @@ def check_stack(host: str, hv: dict[str, Any]) -> list[UserError]:
                 f"{host}: unknown variable {name}",
                 f"did you mean {close[0]}?" if close else
                 "the project-wide variables are listed in docs/design.md"))
-    auth = _plain_str(hv.get("prosody_auth", hv.get("jitsi_sovereign_auth", "internal")))
-    if auth is not None and auth not in AUTH_MODES:
-        name = "prosody_auth" if "prosody_auth" in hv else "jitsi_sovereign_auth"
-        errors.append(UserError(f"{host}: {name}={auth!r} is not an authentication mode",
-                                f"use one of {', '.join(AUTH_MODES)}"))
-    domain = _plain_str(hv.get("jitsi_sovereign_domain"))
-    for name in ("jitsi_sovereign_guest_domain", "prosody_guest_domain"):
-        guest = _plain_str(hv.get(name))
-        if domain and guest and guest.lower().rstrip(".") == domain.lower().rstrip("."):
-            errors.append(UserError(
-                f"{host}: {name}={guest!r} is the main domain: guests would log in "
-                "anonymously where rooms are opened",
-                f"use another name, e.g. guest.{domain} (the default)"))
-    public = _plain_str(hv.get("jitsi_sovereign_public_ip"))
-    private = _plain_str(hv.get("jitsi_sovereign_private_ip"))
-    public_ip = _ip(host, "jitsi_sovereign_public_ip", public, errors) if public else None
-    private_ip = _ip(host, "jitsi_sovereign_private_ip", private, errors) if private else None
-    if private and not public:
-        errors.append(UserError(
-            f"{host}: jitsi_sovereign_private_ip={private!r} (behind NAT) without "
-            "jitsi_sovereign_public_ip: the videobridge and coturn could not tell clients "
-            "where to send media",
-            "set jitsi_sovereign_public_ip to the VM's public (floating) address"))
-    if public and not private:
-        errors.append(UserError(
-            f"{host}: jitsi_sovereign_public_ip={public!r} without jitsi_sovereign_private_ip: "
-            "the NAT mapping needs both addresses",
-            "add jitsi_sovereign_private_ip (the VM's own address that the public one maps to), "
-            "or remove jitsi_sovereign_public_ip when the VM holds its public address itself"))
-    if public_ip is not None and not public_ip.is_global:
-        errors.append(UserError(
-            f"{host}: jitsi_sovereign_public_ip={public!r} is not a public address",
-            "give the address clients reach from the Internet (your host's panel shows it)"))
-    if private_ip is not None and public_ip is not None and private_ip == public_ip:
-        errors.append(UserError(
-            f"{host}: jitsi_sovereign_private_ip equals jitsi_sovereign_public_ip",
-            "remove jitsi_sovereign_private_ip when the VM has its public address itself"))
-    if auth == "ldap":
-        url = _plain_str(hv.get("prosody_ldap_url"))
-        if not url and "prosody_ldap_url" not in hv:
-            errors.append(UserError(f"{host}: authentication ldap without prosody_ldap_url",
-                                    "set prosody_ldap_url: ldaps://ldap.example.org"))
-        elif url and url.startswith("ldap://") and not hv.get("prosody_ldap_starttls"):
-            errors.append(UserError(
-                f"{host}: prosody_ldap_url={url!r} sends passwords in clear text",
-                "use ldaps://... or set prosody_ldap_starttls: true"))
-        elif url and not url.startswith(("ldap://", "ldaps://")):
-            errors.append(UserError(f"{host}: prosody_ldap_url={url!r} is not an LDAP URL",
-                                    "write ldaps://host[:port]"))
-    secret = _plain_str(hv.get("prosody_jwt_secret"))
-    if auth == "token" and secret and len(secret) < JWT_SECRET_MIN:
-        errors.append(UserError(
-            f"{host}: prosody_jwt_secret is {len(secret)} characters long "
-            f"(at least {JWT_SECRET_MIN})",
-            "leave it unset to have one generated, or put a longer one in your vault file"))
     return errors
 
 
 # ------------------------------------------------------------------ connection
-
-
-def _option_from_ssh_args(args: str, option: str) -> str | None:
-    """Value of ``-o Option=value`` / ``-o Option value`` in an ssh argument string."""
-    words = shlex.split(args or "")
-    for i, word in enumerate(words):
-        candidate = None
-        if word == "-o" and i + 1 < len(words):
-            candidate = words[i + 1]
-        elif word.startswith("-o") and len(word) > 2:
-            candidate = word[2:]
-        if candidate:
-            key, _, val = candidate.replace("=", " ", 1).partition(" ")
-            if key.lower() == option.lower():
-                return val.strip()
-    return None
 
 
 def _resolves(address: str) -> bool:
@@ -278,15 +196,76 @@ def _resolves(address: str) -> bool:
     return True
 
 
-def host_spec(name: str, hv: dict[str, Any], base_dir: Path) -> tuple[HostSpec, list[UserError]]:
-    """Connection details of one host, and what is wrong with them."""
-    errors: list[UserError] = []
-    address = str(hv.get("ansible_host") or name)
-    if not _resolves(address):
-        errors.append(UserError(
-            f"{name}: address {address!r} does not resolve",
-            f"create its DNS record, or set ansible_host: <IP address> for {name}"))
+def ansible_ssh_command(name: str, hv: dict[str, Any],
+                        key_file: Path | None = None) -> tuple[str, list[str], str]:
+    """(executable, options, host) of the ssh command deploy runs for this host.
 
+    The options are those Ansible's ssh connection puts on its command line, in its order
+    (``_build_command``: ssh_args, StrictHostKeyChecking=no when host_key_checking is off,
+    Port, IdentityFile, the password switches, User, ConnectTimeout, ssh_common_args,
+    ssh_extra_args, NumberOfPasswordPrompts), from the same settings: the inventory
+    variables, ansible.cfg and ANSIBLE_* variables, read by the plugin's own option
+    resolution. Left out: the ControlPath and the remote command, which do not change
+    where ssh connects. ``key_file``: the inventory's private key file, already resolved
+    against the inventory dir (else the one ansible.cfg or ANSIBLE_PRIVATE_KEY_FILE names).
+    """
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    conn = connection_loader.get("ssh", PlayContext(), None)
+    conn.set_options(var_options=hv)
+    option = conn.get_option
+    args = shlex.split(option("ssh_args") or "")
+    if option("host_key_checking") is False:
+        args += ["-o", "StrictHostKeyChecking=no"]
+    if option("port") is not None:
+        args += ["-o", f"Port={option('port')}"]
+    key = key_file or option("private_key_file")
+    if key:
+        args += ["-o", f'IdentityFile="{os.path.expanduser(str(key))}"']
+    if not option("password"):
+        args += ["-o", "KbdInteractiveAuthentication=no",
+                 "-o", "PreferredAuthentications=gssapi-with-mic,gssapi-keyex,hostbased,publickey",
+                 "-o", "PasswordAuthentication=no"]
+    if option("remote_user"):
+        args += ["-o", f'User="{option("remote_user")}"']
+    args += ["-o", f"ConnectTimeout={option('timeout')}"]
+    for extra in ("ssh_common_args", "ssh_extra_args"):
+        args += shlex.split(option(extra) or "")
+    if option("password_mechanism") == "ssh_askpass":
+        args += ["-o", "NumberOfPasswordPrompts=1"]
+    return str(option("ssh_executable") or "ssh"), args, str(option("host") or name)
+
+
+def _ansible_refusals(name: str, hv: dict[str, Any]) -> list[UserError]:
+    """Connection variables deploy honours and the CLI's own SSH client cannot."""
+    errors = []
+    if hv.get("ansible_private_key") or hv.get("ansible_ssh_private_key"):
+        errors.append(UserError(
+            f"{name}: ansible_private_key (the key's text) cannot be used by verify and "
+            "users: their SSH client reads keys from files",
+            "save the key in a 0600 file and name it with ansible_ssh_private_key_file"))
+    if hv.get("ansible_ssh_pkcs11_provider"):
+        errors.append(UserError(
+            f"{name}: ansible_ssh_pkcs11_provider cannot be used by verify and users: their "
+            "SSH client cannot use a smartcard or token",
+            "load the token's key into ssh-agent (ssh-add -s ...) and remove the variable"))
+    connection = str(hv.get("ansible_connection") or "ssh")
+    if connection not in ("ssh", "smart", "paramiko"):
+        errors.append(UserError(
+            f"{name}: ansible_connection={connection}: verify and users reach hosts over SSH",
+            "remove ansible_connection (the default is ssh)"))
+    return errors
+
+
+def host_spec(name: str, hv: dict[str, Any], base_dir: Path, *,
+              own_ssh: bool = False) -> tuple[HostSpec, list[UserError]]:
+    """Connection details of one host, and what is wrong with them.
+
+    ``own_ssh``: the caller connects with its own SSH client (verify, users), so the
+    settings that client cannot honour are errors too.
+    """
+    errors: list[UserError] = []
     port_raw = hv.get("ansible_port", hv.get("ansible_ssh_port", 22))
     try:
         port = int(port_raw)
@@ -296,6 +275,7 @@ def host_spec(name: str, hv: dict[str, Any], base_dir: Path) -> tuple[HostSpec, 
         errors.append(UserError(f"{name}: ansible_port={port_raw!r} is not a TCP port",
                                 "give a number between 1 and 65535"))
         port = 22
+        hv = {k: v for k, v in hv.items() if k not in ("ansible_port", "ansible_ssh_port")}
 
     connection = str(hv.get("ansible_connection") or "ssh")
     if connection == "paramiko":
@@ -315,18 +295,47 @@ def host_spec(name: str, hv: dict[str, Any], base_dir: Path) -> tuple[HostSpec, 
                 "set ansible_ssh_private_key_file to your private key "
                 "(ssh-keygen -t ed25519 makes one)"))
 
-    ssh_args = " ".join(str(hv.get(k) or "") for k in
-                        ("ansible_ssh_common_args", "ansible_ssh_extra_args"))
-    known = _option_from_ssh_args(ssh_args, "UserKnownHostsFile")
-    known_hosts = Path(os.path.expanduser(known.split()[0])) if known else None
-    if known_hosts is None:
-        default = Path.home() / ".ssh" / "known_hosts"
-        known_hosts = default if default.exists() else None
+    route = None
+    if connection in ("ssh", "smart"):
+        from ansible.errors import AnsibleError
 
-    user = str(hv.get("ansible_user") or hv.get("ansible_ssh_user") or "root")
+        host = str(hv.get("ansible_host") or name)
+        try:
+            executable, args, host = ansible_ssh_command(name, hv, key_file)
+            route = sshroute.resolve(host, args, executable)
+        except (sshroute.SshConfigError, AnsibleError) as exc:  # ssh's or Ansible's words
+            errors.append(UserError(
+                f"{name}: ssh cannot tell how it would connect to {host}: {exc}",
+                "correct ansible_ssh_common_args / ansible_ssh_extra_args, or your ssh "
+                "configuration (~/.ssh/config, or the file given with -F)"))
+    if route is not None:
+        first = sshroute.first_address(route)
+        if first is not None and not _resolves(first):
+            if first == route.hostname:
+                errors.append(UserError(
+                    f"{name}: address {first!r} does not resolve",
+                    f"create its DNS record, or set ansible_host: <IP address> for {name}"))
+            else:
+                errors.append(UserError(
+                    f"{name}: jump host address {first!r} does not resolve",
+                    "correct the ProxyJump in ansible_ssh_common_args or in your ssh "
+                    "configuration"))
+    if own_ssh:
+        errors.extend(_ansible_refusals(name, hv))
+        if route is not None:
+            errors.extend(UserError(f"{name}: {problem}", fix)
+                          for problem, fix in sshroute.refusals(route))
+
     become = bool(hv.get("ansible_become", False))
-    spec = HostSpec(name=name, address=address, port=port, user=user, key_file=key_file,
-                    become=become, known_hosts=known_hosts, vars=hv)
+    if route is None:  # not an ssh connection (refused above for verify and users)
+        address = str(hv.get("ansible_host") or name)
+        user = str(hv.get("ansible_user") or hv.get("ansible_ssh_user") or "root")
+        spec = HostSpec(name=name, address=address, port=port, user=user, key_file=key_file,
+                        become=become, vars=hv)
+        return spec, errors
+    spec = HostSpec(name=name, address=route.hostname, port=route.port, user=route.user,
+                    key_file=key_file or next(iter(route.identity_files), None),
+                    become=become, known_hosts=route.user_known_hosts, vars=hv, route=route)
     return spec, errors
 
 
@@ -334,14 +343,23 @@ def host_spec(name: str, hv: dict[str, Any], base_dir: Path) -> tuple[HostSpec, 
 
 
 def _load(path: Path):
+    # The configuration deploy runs with (runner.py gives ansible-playbook the same): its
+    # ssh_args, remote_user, timeout... shape the ssh command line read in host_spec.
+    os.environ["ANSIBLE_CONFIG"] = str(paths.ansible_dir() / "ansible.cfg")
     from ansible import constants as C
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
     from ansible.utils.display import Display
     from ansible.vars.manager import VariableManager
 
     C.INVENTORY_ANY_UNPARSED_IS_FAILED = True
+    if AnsibleCollectionConfig.collection_finder is None:
+        # As ansible-playbook starts: plugins by their full names (the lab inventory's
+        # lookup('ansible.builtin.file', ...)), the project's collection first.
+        init_plugin_loader([str(paths.collections_dir())])
     loader = DataLoader()
     warnings: list[str] = []
     original = Display.error_as_warning
@@ -369,8 +387,13 @@ def _parse_reason(path: Path, warnings: list[str], exc: Exception) -> str:
 
 
 def load_and_validate(path: Path | str, extra_vars: dict | None = None,
-                      limit: str | None = None) -> Inventory:
-    """Read the inventory; raise ValidationErrors listing every problem found."""
+                      limit: str | None = None, *, own_ssh: bool = False) -> Inventory:
+    """Read the inventory; raise ValidationErrors listing every problem found.
+
+    ``own_ssh``: for verify and users, which connect with their own SSH client: the SSH
+    settings that client cannot honour are refused too, and the lab password (a lookup in
+    the lab's inventory) is read.
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(f"inventory {path} does not exist",
@@ -394,18 +417,19 @@ def load_and_validate(path: Path | str, extra_vars: dict | None = None,
         hv = dict(variables.get_vars(host=host))
         hv.update(extra_vars or {})
         templar = Templar(loader=loader, variables=hv)
-        connection_vars = {k: v for k, v in hv.items() if k.startswith("ansible_")}
+        wanted = {k: v for k, v in hv.items()
+                  if k.startswith("ansible_") or (own_ssh and k == LAB_PASSWORD_VAR)}
         try:
-            connection_vars = templar.template(connection_vars)
+            wanted = templar.template(wanted)
         except Exception as exc:  # an undefined variable in the inventory itself
             errors.append(UserError(f"{host.name}: cannot resolve connection variables: {exc}",
                                     "define the variables they refer to"))
-        hv.update(connection_vars)
-        spec, host_errors = host_spec(host.name, _to_plain(hv), base_dir)
+        hv.update(wanted)
+        spec, host_errors = host_spec(host.name, _to_plain(hv), base_dir, own_ssh=own_ssh)
         errors.extend(host_errors)
         errors.extend(check_role_variables(host.name, hv, specs))
         errors.extend(check_networks(host.name, hv))
-        errors.extend(check_stack(host.name, hv))
+        errors.extend(check_project_names(host.name, hv))
         result.append(spec)
     if errors:
         raise ValidationErrors(errors)

@@ -1,10 +1,11 @@
 """Moderator accounts of the main XMPP domain (prosody ``internal_hashed``), over SSH.
 
 ``jitsi-sovereign users add|remove|list|passwd`` connect with the same strict SSH
-client as the checks (host key checked against the inventory's known_hosts), run
-``prosodyctl`` through ``sudo -n`` on the host, and hand a password to prosodyctl on
-its standard input (it reads "Enter new password" / "Retype new password" from stdin):
-a password is never in a command line, here or on the host, and never printed.
+client as the checks (the way deploy reaches the host, jump hosts included; every host
+key checked against known_hosts), run ``prosodyctl`` through ``sudo -n`` on the host,
+and hand a password to prosodyctl on its standard input (it reads "Enter new password"
+/ "Retype new password" from stdin): a password is never in a command line, here or on
+the host, and never printed.
 
 The domain is the one the prosody role wrote in /etc/jitsi-sovereign/state/prosody.json,
 so the accounts are made where prosody serves them. Only in auth mode ``internal``: in

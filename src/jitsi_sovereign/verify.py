@@ -29,9 +29,9 @@ from rich.table import Table
 
 from jitsi_sovereign import paths
 from jitsi_sovereign.checks.helpers import TARGET_KEY
+from jitsi_sovereign.inventory import LAB_PASSWORD_VAR
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-LAB_PASSWORD_VAR = "jitsi_sovereign_lab_password"  # noqa: S105 - a variable name
 
 
 @dataclass
@@ -257,37 +257,14 @@ def run_session(collector: ResultCollector, checks_dir: Path | None = None,
     return int(code)
 
 
-def default_password_lookup(inv: Any) -> Callable[[Any], str | None]:
-    """The lab-only password of a host: inventory variable, else the lab's own store.
+def lab_password(spec: Any) -> str | None:
+    """The lab-only password of a host: its inventory variable ``jitsi_sovereign_lab_password``.
 
-    Only for hosts of the lab's inventory (same name and address as a lab host), so a
-    real server never gets a lab password tried against it.
+    Only the lab's inventory sets it (a file lookup in the lab's directory, read by the
+    inventory loader), so a real server never gets a lab password tried against it.
     """
-    lab = None
-    try:
-        from jitsi_sovereign.lab import Lab
-
-        candidate = Lab(state_dir=Path(inv.path).resolve().parent)
-        if candidate.inventory_path.resolve() == Path(inv.path).resolve():
-            lab = candidate
-    except Exception:  # no lab here (or the lab code cannot load): no lab password
-        lab = None
-
-    def lookup(spec: Any) -> str | None:
-        value = (spec.vars or {}).get(LAB_PASSWORD_VAR)
-        if value:
-            return str(value)
-        if lab is None:
-            return None
-        try:
-            known = {row["name"]: row["address"] for row in lab.status()}
-            if known.get(spec.name) != spec.address:
-                return None
-            return lab.password(spec.name)
-        except Exception:
-            return None
-
-    return lookup
+    value = (spec.vars or {}).get(LAB_PASSWORD_VAR)
+    return str(value) if value else None
 
 
 def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | None = None,
@@ -297,7 +274,7 @@ def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | No
     from jitsi_sovereign.checks.target import Target
 
     console = console or Console()
-    lookup = password_lookup or default_password_lookup(inv)
+    lookup = password_lookup or lab_password
     report = Report()
     start = time.monotonic()
     for spec in inv.hosts:
@@ -314,6 +291,8 @@ def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | No
             "duration": round(time.monotonic() - host_start, 3),
             "connection_error": target.connection_error,
         }
+        if target.route.through:  # reached as deploy reaches it: through jump hosts...
+            report.hosts[spec.name]["ssh"] = target.route.through
         print_host(console, report, spec.name)
     report.duration = time.monotonic() - start
     print_summary(console, report)
@@ -512,7 +491,8 @@ def print_host(console: Console, report: Report, host: str) -> None:
     avail = width - NAME_COLUMN
     results = [r for r in report.results if r.host == host]
     console.print()
-    console.rule(f"[bold]{escape(host)}[/] ({escape(str(info.get('address', '?')))})",
+    through = f", SSH {info['ssh']}" if info.get("ssh") else ""
+    console.rule(f"[bold]{escape(host)}[/] ({escape(str(info.get('address', '?')) + through)})",
                  align="left")
     areas: dict[str, list[tuple[str, CheckResult]]] = {}
     for r in results:

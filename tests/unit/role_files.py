@@ -29,11 +29,11 @@ def plugin(kind: str, name: str):
     """A plugin of the collection (kind: action, modules, filter, lookup, test, plugin_utils),
     imported by its package name, as Ansible imports it (so its own imports resolve)."""
     import importlib
-    import sys
 
-    top = str(ROOT / "collections")
-    if top not in sys.path:
-        sys.path.insert(0, top)
+    # Through Ansible's collection finder, as the templar finds the collection's tests and
+    # filters: a plain sys.path import of ansible_collections first would leave the finder,
+    # installed later in the session, without the collection's metadata.
+    _collection_loader()
     return importlib.import_module(
         f"ansible_collections.jitsi_sovereign.core.plugins.{kind}.{name}")
 

@@ -173,13 +173,6 @@ def test_all_problems_reported_at_once(roles, tmp_path):
     assert len(e.value.errors) == 3
 
 
-def test_known_hosts_taken_from_ssh_args(roles, tmp_path):
-    path = write_inv(tmp_path, group_vars={
-        "ansible_ssh_common_args": "-o UserKnownHostsFile=/srv/kh -o StrictHostKeyChecking=yes"})
-    (h,) = inv_mod.load_and_validate(path).hosts
-    assert h.known_hosts == Path("/srv/kh")
-
-
 def test_shipped_roles_declare_their_variables():
     """Every role that ships declares an argument spec the validator can read."""
     inv_mod.role_specs.cache_clear()
@@ -190,46 +183,140 @@ def test_shipped_roles_declare_their_variables():
         assert all(name.startswith(role + "_") for name in specs[role])
 
 
-# ------------------------------------------------------------------ the meeting's settings
-
-STACK = {"jitsi_sovereign_domain": "meet.example.org"}
+# ------------------------------------------------------------------ project-wide names
 
 
-@pytest.mark.parametrize(("extra", "expected", "fix"), [
-    ({"jitsi_sovereign_auth": "oauth"}, "jitsi_sovereign_auth='oauth' is not an authentication",
-     "internal, token, ldap"),
-    ({"jitsi_sovereign_guest_domain": "meet.example.org"}, "is the main domain",
-     "guest.meet.example.org"),
-    ({"jitsi_sovereign_private_ip": "10.0.0.5"}, "without jitsi_sovereign_public_ip",
-     "public (floating) address"),
-    ({"jitsi_sovereign_public_ip": "10.0.0.5", "jitsi_sovereign_private_ip": "10.0.0.6"},
-     "'10.0.0.5' is not a public address", "reach from the Internet"),
-    ({"jitsi_sovereign_public_ip": "203.0.113.300", "jitsi_sovereign_private_ip": "10.0.0.5"},
-     "is not an IP address", "203.0.113.10"),
-    ({"jitsi_sovereign_public_ip": "51.91.0.10"}, "without jitsi_sovereign_private_ip",
-     "add jitsi_sovereign_private_ip"),
-    ({"jitsi_sovereign_auth": "ldap", "prosody_ldap_url": "ldap://dir.example.org"},
-     "sends passwords in clear text", "prosody_ldap_starttls: true"),
-    ({"jitsi_sovereign_auth": "ldap"}, "without prosody_ldap_url", "ldaps://"),
-    ({"jitsi_sovereign_auth": "token", "prosody_jwt_secret": "short"},
-     "prosody_jwt_secret is 5 characters long (at least 32)", "generated"),
-    ({"jitsi_sovereign_gest_domain": "g.example.org"}, "unknown variable jitsi_sovereign_gest",
-     "did you mean jitsi_sovereign_guest_domain?"),
-])
-def test_stack_settings_refused_before_any_host(roles, tmp_path, extra, expected, fix):
-    path = write_inv(tmp_path, group_vars={**STACK, **extra})
+def test_unknown_project_variable_names_the_right_one(roles, tmp_path):
+    path = write_inv(tmp_path, group_vars={"jitsi_sovereign_gest_domain": "g.example.org"})
     with pytest.raises(ValidationErrors) as excinfo:
         inv_mod.load_and_validate(path)
-    text = messages(excinfo)
-    assert expected in text
-    assert fix in text
+    assert "unknown variable jitsi_sovereign_gest_domain" in messages(excinfo)
+    assert "did you mean jitsi_sovereign_guest_domain?" in messages(excinfo)
 
 
-def test_stack_settings_that_hold_together_pass(roles, tmp_path):
+def test_settings_across_roles_are_left_to_the_preflights(roles, tmp_path):
+    """Auth mode, guest domain, NAT pair, LDAP URL, JWT length: the roles' preflights check
+    them on every run (with or without the CLI); the CLI does not write them a second time."""
     path = write_inv(tmp_path, group_vars={
-        **STACK, "jitsi_sovereign_auth": "ldap", "prosody_ldap_url": "ldap://dir.example.org",
-        "prosody_ldap_starttls": True, "jitsi_sovereign_public_ip": "51.91.0.10",
-        "jitsi_sovereign_private_ip": "10.0.0.5",
-        "prosody_jwt_secret": "{{ vault_jwt_secret }}"})
+        "jitsi_sovereign_domain": "meet.example.org", "jitsi_sovereign_auth": "oauth",
+        "jitsi_sovereign_guest_domain": "meet.example.org",
+        "jitsi_sovereign_private_ip": "10.0.0.5"})
     (h,) = inv_mod.load_and_validate(path).hosts
-    assert h.vars["jitsi_sovereign_auth"] == "ldap"
+    assert h.vars["jitsi_sovereign_auth"] == "oauth"
+
+
+# ------------------------------------------------------------------ how ssh reaches the host
+
+
+def ssh_config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "ssh_config"
+    path.write_text(text)
+    return str(path)
+
+
+def test_ssh_command_is_the_one_ansible_runs(roles, tmp_path):
+    """The options come from Ansible's ssh plugin settings, in _build_command's order."""
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    hv = {"inventory_hostname": "meet1", "ansible_host": "192.0.2.10", "ansible_port": 2222,
+          "ansible_user": "debian", "ansible_ssh_common_args": "-o ProxyJump=ops@bastion",
+          "ansible_ssh_extra_args": "-o HostKeyAlias=meet1",
+          "ansible_control_path_dir": str(tmp_path / "cp")}
+    key = tmp_path / "id_test"
+    executable, args, host = inv_mod.ansible_ssh_command("meet1", hv, key)
+    conn = connection_loader.get("ssh", PlayContext(), None)
+    conn.set_options(var_options={**hv, "ansible_ssh_private_key_file": str(key)})
+    theirs = [a.decode() for a in conn._build_command("ssh", "ssh")]
+    at = theirs.index(next(a for a in theirs if a.startswith("ControlPath=")))
+    del theirs[at - 1:at + 1]  # the ControlPath, which does not change where ssh connects
+    assert [executable, *args] == theirs
+    assert "-o" in args and "ProxyJump=ops@bastion" in args and f'IdentityFile="{key}"' in args
+    assert host == "192.0.2.10"  # exec_command appends it (and the remote command)
+
+
+def test_ssh_config_fills_what_the_inventory_leaves_out(roles, tmp_path):
+    """Inventory values win over ~/.ssh/config (they are -o options on ssh's command line);
+    the config gives HostName, IdentityFile... where the inventory says nothing."""
+    key = tmp_path / "id_config"
+    key.write_text("key\n")
+    cfg = ssh_config(tmp_path, f"Host meet1\n  HostName 127.0.0.1\n  User fromconfig\n"
+                               f"  Port 2200\n  IdentityFile {key}\n"
+                               f"  UserKnownHostsFile {tmp_path}/kh_%h\n")
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump({"all": {"hosts": {"meet1": {
+        "ansible_ssh_common_args": f"-F {cfg}"}}}}))
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert (h.address, h.port, h.user, h.key_file) == ("127.0.0.1", 2200, "fromconfig", key)
+    assert h.known_hosts == tmp_path / "kh_127.0.0.1"
+    path.write_text(yaml.safe_dump({"all": {"hosts": {"meet1": {
+        "ansible_ssh_common_args": f"-F {cfg}", "ansible_user": "debian", "ansible_port": 22,
+        "ansible_ssh_private_key_file": str(tmp_path / "id_test")}}}}))
+    (tmp_path / "id_test").write_text("key\n")
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert (h.address, h.port, h.user, h.key_file) == ("127.0.0.1", 22, "debian",
+                                                         tmp_path / "id_test")
+
+
+def test_known_hosts_taken_from_ssh_args(roles, tmp_path):
+    path = write_inv(tmp_path, group_vars={
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=/srv/kh -o StrictHostKeyChecking=yes"})
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert h.known_hosts == Path("/srv/kh")
+
+
+def test_behind_a_jump_host_the_target_name_need_not_resolve_here(roles, tmp_path):
+    """Only the first address this machine connects to must resolve: the jump host's."""
+    cfg = ssh_config(tmp_path, "")
+    path = write_inv(tmp_path, host_vars={
+        "ansible_host": "meet.internal.invalid",
+        "ansible_ssh_common_args": f"-F {cfg} -o ProxyJump=ops@127.0.0.1:2222"})
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert h.address == "meet.internal.invalid"
+    assert h.route.via.describe() == "ops@127.0.0.1:2222"
+    path = write_inv(tmp_path, host_vars={
+        "ansible_ssh_common_args": f"-F {cfg} -J bastion.does-not-exist.invalid"})
+    with pytest.raises(ValidationErrors) as e:
+        inv_mod.load_and_validate(path)
+    assert "jump host address 'bastion.does-not-exist.invalid' does not resolve" in messages(e)
+
+
+def test_ssh_refusing_the_options_is_named(roles, tmp_path):
+    path = write_inv(tmp_path, group_vars={"ansible_ssh_common_args": "-o NoSuchOption=1"})
+    with pytest.raises(ValidationErrors) as e:
+        inv_mod.load_and_validate(path)
+    assert "meet1: ssh cannot tell how it would connect to 127.0.0.1" in messages(e)
+    assert "ansible_ssh_common_args" in messages(e)
+
+
+def test_what_the_cli_ssh_client_cannot_do_is_refused_for_verify_only(roles, tmp_path):
+    cfg = ssh_config(tmp_path, "Host 127.0.0.1\n  PKCS11Provider /usr/lib/x.so\n")
+    path = write_inv(tmp_path, host_vars={"ansible_ssh_common_args": f"-F {cfg}"})
+    inv_mod.load_and_validate(path)  # deploy: OpenSSH does it
+    with pytest.raises(ValidationErrors) as e:
+        inv_mod.load_and_validate(path, own_ssh=True)  # verify, users: refused, with a fix
+    assert "meet1: PKCS11Provider /usr/lib/x.so for 127.0.0.1" in messages(e)
+    assert "ssh-add -s" in messages(e)
+
+
+def test_non_ssh_connection_refused_for_verify(roles, tmp_path):
+    path = write_inv(tmp_path, host_vars={"ansible_connection": "local"})
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert h.route is None
+    with pytest.raises(ValidationErrors, match="ansible_connection=local: verify and users"):
+        inv_mod.load_and_validate(path, own_ssh=True)
+
+
+def test_lab_password_lookup_is_read_for_verify_only(roles, tmp_path):
+    """The lab's inventory names the password file; verify gets the value, deploy never
+    reads it."""
+    from jitsi_sovereign.lab import files
+
+    (tmp_path / "hosts" / "meet1").mkdir(parents=True)
+    (tmp_path / "hosts" / "meet1" / "password").write_text("s3cret\n")
+    path = write_inv(tmp_path, group_vars={
+        files.LAB_PASSWORD_VAR: files.password_lookup(tmp_path / "hosts")})
+    (h,) = inv_mod.load_and_validate(path, own_ssh=True).hosts
+    assert h.vars[inv_mod.LAB_PASSWORD_VAR] == "s3cret"
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert "lookup(" in h.vars[inv_mod.LAB_PASSWORD_VAR]

@@ -237,6 +237,19 @@ def test_inventory_is_valid_yaml_with_group_meet():
     assert "dpkg lock" in lines[at - 1] and lines[at - 1].strip().startswith("#")
 
 
+def test_inventory_names_the_lab_password_file():
+    """verify finds the lab password through the inventory (a file lookup), never by
+    importing the lab: the value stays in the host's 0600 file."""
+    text = files.inventory_text({"lab1": "198.51.100.11"}, Path("/k"), Path("/kh"),
+                                hosts_dir=Path("/l/hosts"))
+    group = yaml.safe_load(text)["all"]["children"]["meet"]["vars"]
+    assert group[files.LAB_PASSWORD_VAR] == (
+        "{{ lookup('ansible.builtin.file', '/l/hosts/' ~ inventory_hostname ~ '/password') }}")
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.strip().startswith(files.LAB_PASSWORD_VAR))
+    assert "password is refused" in lines[at - 1]
+
+
 def test_inventory_loads_in_ansible(tmp_path):
     pytest.importorskip("ansible")
     from ansible.inventory.manager import InventoryManager

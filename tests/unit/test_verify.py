@@ -23,7 +23,7 @@ from rich.console import Console
 
 from jitsi_sovereign.checks import parsers, probes
 from jitsi_sovereign.checks.target import ConnectionFailed, Target
-from jitsi_sovereign.inventory import HostSpec, Inventory
+from jitsi_sovereign.inventory import HostSpec
 from jitsi_sovereign.verify import (
     FAILED,
     NAME_COLUMN,
@@ -35,7 +35,7 @@ from jitsi_sovereign.verify import (
     Report,
     ResultCollector,
     check_id,
-    default_password_lookup,
+    lab_password,
     print_host,
     print_summary,
     run_session,
@@ -537,6 +537,155 @@ def test_target_as_root_does_not_use_sudo(ssh_server):
     assert not ssh_server["iface"].commands[0].startswith(b"sudo")
 
 
+# ------------------------------------------------------------------ through a jump host
+
+
+class _JumpServer(_Server):
+    """A bastion: public-key login, then direct-tcpip channels forwarded where asked."""
+
+    def __init__(self, client_key):
+        super().__init__(client_key)
+        self.forwards: list[tuple[str, int]] = []
+
+    def check_channel_direct_tcpip_request(self, chanid, origin, destination):
+        self.forwards.append(destination)
+        return paramiko.OPEN_SUCCEEDED
+
+
+def _pump(a, b) -> None:
+    with contextlib.suppress(OSError, EOFError):
+        while data := a.recv(65536):
+            b.sendall(data)
+    with contextlib.suppress(OSError, EOFError):
+        b.close()
+
+
+@pytest.fixture
+def jump_server(ssh_server):
+    """A second paramiko SSH server on 127.0.0.1 that forwards to any address it is asked."""
+    tmp = ssh_server["tmp"]
+    host_key = paramiko.Ed25519Key.from_private_key_file(_keygen(tmp / "jump_host"))
+    iface = _JumpServer(paramiko.Ed25519Key.from_private_key_file(ssh_server["client_key"]))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    transports = []
+
+    def serve():
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                t = paramiko.Transport(conn)
+                t.add_server_key(host_key)
+                transports.append(t)
+                with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+                    t.start_server(server=iface)
+                threading.Thread(target=forward, args=(t,), daemon=True).start()
+
+    def forward(t):
+        while (chan := t.accept(5)) is not None:
+            out = socket.create_connection(iface.forwards[-1], timeout=5)
+            threading.Thread(target=_pump, args=(chan, out), daemon=True).start()
+            threading.Thread(target=_pump, args=(out, chan), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield {"port": listener.getsockname()[1], "host_key": host_key, "iface": iface}
+    for t in transports:
+        t.close()
+    listener.close()
+
+
+def _jump_route(srv, jump, known_hosts: Path) -> HostSpec:
+    """A HostSpec as the inventory loader makes it for ProxyJump: the target's address is
+    one only the jump host would resolve; both hops checked against ``known_hosts``."""
+    from jitsi_sovereign.sshroute import Hop
+
+    bastion = Hop(alias="bastion", hostname="127.0.0.1", port=jump["port"], user="ops",
+                  identity_files=(srv["client_key"],), identities_only=True,
+                  known_hosts=(known_hosts,))
+    target = Hop(alias="t1", hostname="127.0.0.1", port=srv["port"], user="debian",
+                 identity_files=(srv["client_key"],), identities_only=True,
+                 known_hosts=(known_hosts,), via=bastion)
+    return HostSpec(name="t1", address="127.0.0.1", port=srv["port"], user="debian",
+                    key_file=srv["client_key"], become=False, known_hosts=known_hosts,
+                    route=target)
+
+
+def test_target_reached_through_a_jump_host(ssh_server, jump_server):
+    known = _known_hosts(ssh_server, ssh_server["host_key"])
+    key = jump_server["host_key"]
+    with known.open("a") as fh:
+        fh.write(f"[127.0.0.1]:{jump_server['port']} {key.get_name()} {key.get_base64()}\n")
+    target = Target(_jump_route(ssh_server, jump_server, known), connect_timeout=5)
+    try:
+        assert target.run("true").stdout == "hello\n"
+        assert target.route.through == f"through jump host ops@127.0.0.1:{jump_server['port']}"
+        probe = target.route.transport()  # the outside SSH checks: same way, shared bastion
+        probe.close()
+    finally:
+        target.close()
+    assert jump_server["iface"].forwards == [("127.0.0.1", ssh_server["port"])] * 2
+    assert jump_server["iface"].auth_attempts == ["publickey"]  # one bastion login for both
+
+
+def test_unknown_jump_host_key_stops_before_any_credential(ssh_server, jump_server):
+    known = _known_hosts(ssh_server, ssh_server["host_key"])  # the target's key only
+    target = Target(_jump_route(ssh_server, jump_server, known), connect_timeout=5)
+    with pytest.raises(ConnectionFailed) as excinfo:
+        target.connect()
+    assert str(excinfo.value).startswith(
+        f"jump host bastion (ops@127.0.0.1:{jump_server['port']}): host key not verified: no "
+        f"host key for [127.0.0.1]:{jump_server['port']}")
+    assert jump_server["iface"].auth_attempts == [] == ssh_server["iface"].auth_attempts
+
+
+def test_jump_host_that_cannot_forward_is_named(ssh_server, jump_server):
+    known = _known_hosts(ssh_server, ssh_server["host_key"])
+    key = jump_server["host_key"]
+    with known.open("a") as fh:
+        fh.write(f"[127.0.0.1]:{jump_server['port']} {key.get_name()} {key.get_base64()}\n")
+    jump_server["iface"].check_channel_direct_tcpip_request = (
+        lambda *a: paramiko.OPEN_FAILED_CONNECT_FAILED)
+    target = Target(_jump_route(ssh_server, jump_server, known), connect_timeout=5)
+    with pytest.raises(ConnectionFailed, match="jump host bastion could not open a connection "
+                                              f"to 127.0.0.1:{ssh_server['port']}"):
+        target.connect()
+    target.close()
+
+
+def test_proxy_command_carries_the_connection(ssh_server, tmp_path):
+    """ProxyCommand: run by the shell, its stdin/stdout are the connection (here: python
+    relaying to the test server, as `nc %h %p` would)."""
+    import sys
+
+    from jitsi_sovereign.sshroute import Hop
+
+    relay = tmp_path / "relay.py"
+    relay.write_text(textwrap.dedent("""\
+        import socket, sys, threading
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+        def up():
+            while data := sys.stdin.buffer.read1(65536):
+                s.sendall(data)
+        threading.Thread(target=up, daemon=True).start()
+        while data := s.recv(65536):
+            sys.stdout.buffer.write(data); sys.stdout.buffer.flush()
+        """))
+    known = _known_hosts(ssh_server, ssh_server["host_key"])
+    hop = Hop(alias="t1", hostname="127.0.0.1", port=ssh_server["port"], user="debian",
+              identity_files=(ssh_server["client_key"],), identities_only=True,
+              known_hosts=(known,),
+              proxy_command=f"{sys.executable} {relay} 127.0.0.1 {ssh_server['port']}")
+    spec = _spec(ssh_server, known, become=False)
+    spec.route = hop
+    target = Target(spec, connect_timeout=5)
+    try:
+        assert target.run("true").stdout == "hello\n"
+        assert target.route.through.startswith("through ProxyCommand")
+    finally:
+        target.close()
+
+
 # ------------------------------------------------------------------ collector and report
 
 DEMO_CHECKS = {
@@ -904,9 +1053,20 @@ def test_wrap_text_breaks_at_spaces():
     assert wrap_text("first line\nsecond line", 80) == ["first line", "second line"]
 
 
-def test_password_lookup_uses_inventory_variable(tmp_path):
-    inv = Inventory(path=tmp_path / "hosts.yml", hosts=[])
-    lookup = default_password_lookup(inv)
+def test_lab_password_comes_from_the_inventory_variable():
     with_var = HostSpec("a", "192.0.2.1", vars={"jitsi_sovereign_lab_password": "s3cret"})
-    assert lookup(with_var) == "s3cret"
-    assert lookup(HostSpec("b", "192.0.2.2")) is None  # not a lab inventory: no password
+    assert lab_password(with_var) == "s3cret"
+    assert lab_password(HostSpec("b", "192.0.2.2")) is None  # not a lab inventory: no password
+
+
+def test_verify_does_not_import_the_lab():
+    """The production verify path finds the lab password in the inventory, not in the lab."""
+    import ast
+
+    import jitsi_sovereign.verify as verify_mod
+
+    tree = ast.parse(Path(verify_mod.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+    assert not [m for m in imported if m and m.startswith("jitsi_sovereign.lab")]

@@ -5,6 +5,6 @@
   address from the controller, as an attacker or a browser would.
 * ``conftest.py``: fixtures (one cached read per host for ``sshd -T``, the nftables
   ruleset, sysctls, state files...).
-* ``parsers.py``, ``probes.py``, ``target.py``: plain code the checks use, unit-tested
-  without a host.
+* ``parsers.py``, ``probes.py``, ``target.py``, ``connect.py`` (the SSH route deploy
+  takes, with paramiko): plain code the checks use, unit-tested without a host.
 """

@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from jitsi_sovereign.inventory import load_and_validate
 
-    inv = load_and_validate(inventory, limit=config.getoption("--jsov-host"))
+    inv = load_and_validate(inventory, limit=config.getoption("--jsov-host"), own_ssh=True)
     if len(inv.hosts) != 1:
         raise pytest.UsageError(
             f"--jsov-host must select exactly one host ({len(inv.hosts)} selected)")

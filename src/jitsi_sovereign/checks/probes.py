@@ -16,9 +16,10 @@ A UDP probe sends a few small datagrams on a connected socket:
   listens and ignores what was sent. UDP cannot tell these two apart without a
   protocol probe.
 
-SSH probes open their own transport and verify the server's host key against the
-inventory's known_hosts BEFORE sending anything (a password sent to an impostor
-would be a leak): an unknown or different host key raises ``HostKeyError``.
+SSH probes open their own transport (over the route deploy takes: ``checks/connect.py``)
+and verify the server's host key against the inventory's known_hosts BEFORE sending
+anything (a password sent to an impostor would be a leak): an unknown or different host
+key raises ``HostKeyError``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import errno
 import socket
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,11 +120,17 @@ class HostKeyError(Exception):
     """The server's host key is not the one in known_hosts (or there is none)."""
 
 
-def load_known_hosts(known_hosts: Path | None) -> paramiko.HostKeys:
-    """The inventory's known_hosts plus the system-wide one (like OpenSSH)."""
+def load_known_hosts(known_hosts: Path | Iterable[Path] | None) -> paramiko.HostKeys:
+    """The given known_hosts file(s) plus the system-wide one (like OpenSSH)."""
+    if known_hosts is None:
+        files: list[Path] = []
+    elif isinstance(known_hosts, str | Path):
+        files = [Path(known_hosts)]
+    else:
+        files = [Path(p) for p in known_hosts]
     keys = paramiko.HostKeys()
-    for path in (known_hosts, Path("/etc/ssh/ssh_known_hosts")):
-        if path is not None and Path(path).is_file():
+    for path in [*files, Path("/etc/ssh/ssh_known_hosts")]:
+        if path.is_file():
             keys.load(str(path))
     return keys
 
@@ -131,17 +139,22 @@ def host_key_name(address: str, port: int) -> str:
     return address if port == 22 else f"[{address}]:{port}"
 
 
-def known_keys_for(known: paramiko.HostKeys, address: str, port: int,
-                   known_hosts: Path | None) -> dict[str, paramiko.PKey]:
-    """The known host keys of ``address:port``; HostKeyError when there are none."""
-    name = host_key_name(address, port)
+TO_KNOWN_HOSTS = "set UserKnownHostsFile in ansible_ssh_common_args"
+
+
+def known_keys_for(known: paramiko.HostKeys, name: str, where: object = None,
+                   hint: str = TO_KNOWN_HOSTS) -> dict[str, paramiko.PKey]:
+    """The known host keys of ``name`` (see ``host_key_name``); HostKeyError when there
+    are none. ``where``: the known_hosts file(s), for the message; ``hint``: where else
+    the user can name a known_hosts file."""
     entry = known.lookup(name)
     if not entry:
-        where = known_hosts or "~/.ssh/known_hosts"
+        if isinstance(where, list | tuple):
+            where = ", ".join(str(p) for p in where) or None
         raise HostKeyError(
-            f"no host key for {name} in {where}: refusing to connect to an unverified host "
-            "(add the key after checking its fingerprint on the server's console, or set "
-            "UserKnownHostsFile in ansible_ssh_common_args)")
+            f"no host key for {name} in {where or '~/.ssh/known_hosts'}: refusing to connect "
+            "to an unverified host (add the key after checking its fingerprint on the "
+            f"server's console, or {hint})")
     return dict(entry)
 
 
@@ -164,11 +177,10 @@ class StrictHostKeyPolicy(paramiko.MissingHostKeyPolicy):
             "refusing to connect (StrictHostKeyChecking)")
 
 
-def verified_transport(address: str, port: int, known_hosts: Path | None,
-                       timeout: float = 10.0) -> paramiko.Transport:
-    """An SSH transport whose server host key matched known_hosts (not authenticated)."""
-    known = known_keys_for(load_known_hosts(known_hosts), address, port, known_hosts)
-    sock = socket.create_connection((address, port), timeout=timeout)
+def start_verified(sock, known: dict[str, paramiko.PKey], name: str,
+                   timeout: float = 10.0) -> paramiko.Transport:
+    """An SSH transport over ``sock`` (a socket, a jump host's channel, a ProxyCommand)
+    whose server host key matched ``known`` (not authenticated); closed on failure."""
     transport = paramiko.Transport(sock)
     transport.banner_timeout = timeout
     transport.auth_timeout = timeout
@@ -179,11 +191,22 @@ def verified_transport(address: str, port: int, known_hosts: Path | None,
     opts.key_types = wanted + [t for t in opts.key_types if t not in wanted]
     try:
         transport.start_client(timeout=timeout)
-        check_server_key(known, transport.get_remote_server_key(), host_key_name(address, port))
+        check_server_key(known, transport.get_remote_server_key(), name)
     except BaseException:
         transport.close()
         raise
     return transport
+
+
+def verified_transport(address: str, port: int, known_hosts: Path | None,
+                       timeout: float = 10.0) -> paramiko.Transport:
+    """An SSH transport straight to ``address:port`` whose server host key matched
+    known_hosts (not authenticated). The checks reach the host as deploy does, through
+    ``Target.route`` (jump hosts, ProxyCommand)."""
+    name = host_key_name(address, port)
+    known = known_keys_for(load_known_hosts(known_hosts), name, known_hosts)
+    sock = socket.create_connection((address, port), timeout=timeout)
+    return start_verified(sock, known, name, timeout)
 
 
 @dataclass(frozen=True)

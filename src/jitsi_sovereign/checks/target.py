@@ -2,19 +2,18 @@
 
 testinfra's paramiko backend, as shipped, accepts an unknown host key with a warning
 (``paramiko.WarningPolicy``) and never reads a known_hosts file: it would connect to
-an impostor. ``StrictParamikoBackend`` replaces its client: it loads the inventory's
-known_hosts (plus /etc/ssh/ssh_known_hosts), refuses a host with no known key before
-connecting, and refuses any key that does not match (StrictHostKeyChecking yes). It
-uses exactly the inventory's user, port and key file (no ~/.ssh/config, no other
-keys), runs commands with ``sudo -n`` when the inventory says become, and puts a
-timeout on every command.
+an impostor. ``StrictParamikoBackend`` replaces its client: it reaches the host the way
+deploy does (``checks/connect.py``: HostName, User, Port, keys, jump hosts, ProxyCommand,
+as OpenSSH resolves the inventory's settings and the user's ssh configuration), refuses
+a host with no known key before connecting and any key that does not match
+(StrictHostKeyChecking yes, on every hop), runs commands with ``sudo -n`` when the
+inventory says become, and puts a timeout on every command.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -22,12 +21,7 @@ import testinfra.host
 from testinfra.backend.base import CommandResult
 from testinfra.backend.paramiko import ParamikoBackend
 
-from jitsi_sovereign.checks.probes import (
-    HostKeyError,
-    StrictHostKeyPolicy,
-    known_keys_for,
-    load_known_hosts,
-)
+from jitsi_sovereign.checks.connect import CONNECT_ERRORS, Route, RouteError, failure, hop_of
 
 STATE_DIR = "/etc/jitsi-sovereign/state"
 _ENV = "export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; "
@@ -68,30 +62,21 @@ class StrictParamikoBackend(ParamikoBackend):
         return command
 
     @functools.cached_property
+    def route(self) -> Route:
+        return Route(hop_of(self.spec), timeout=self.timeout)
+
+    @functools.cached_property
     def client(self) -> paramiko.SSHClient:
-        spec = self.spec
-        # Raises HostKeyError before any packet is sent when the host key is unknown.
-        known_keys_for(load_known_hosts(spec.known_hosts), spec.address, spec.port,
-                       spec.known_hosts)
-        client = paramiko.SSHClient()
-        for path in (spec.known_hosts, Path("/etc/ssh/ssh_known_hosts")):
-            if path is not None and Path(path).is_file():
-                client.load_system_host_keys(str(path))  # never written back
-        client.set_missing_host_key_policy(StrictHostKeyPolicy())
-        use_agent = spec.key_file is None
-        client.connect(
-            hostname=spec.address,
-            port=int(spec.port),
-            username=spec.user,
-            key_filename=str(spec.key_file) if spec.key_file else None,
-            timeout=self.timeout,
-            banner_timeout=self.timeout,
-            auth_timeout=self.timeout,
-            channel_timeout=self.timeout,
-            allow_agent=use_agent,
-            look_for_keys=use_agent,
-        )
-        return client
+        # Raises HostKeyError before any packet is sent when a host key is unknown.
+        return self.route.client(channel_timeout=self.timeout)
+
+    def close(self) -> None:
+        client = self.__dict__.pop("client", None)
+        if client is not None:
+            client.close()
+        route = self.__dict__.pop("route", None)
+        if route is not None:
+            route.close()
 
     def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
         transport = self.client.get_transport()
@@ -140,20 +125,10 @@ class Target:
             return
         try:
             self._backend.client  # noqa: B018 - opens and caches the connection
-        except HostKeyError as exc:
-            self._error = f"host key not verified: {exc}"
-        except paramiko.BadHostKeyException as exc:
-            self._error = (f"host key of {exc.hostname} does not match known_hosts "
-                           f"(got {exc.key.get_name()} {exc.key.fingerprint}): possible "
-                           "man-in-the-middle, or the host was reinstalled")
-        except paramiko.AuthenticationException as exc:
-            self._error = (f"SSH authentication as {self.spec.user} failed ({exc}): check "
-                           "ansible_user and ansible_ssh_private_key_file")
-        except TimeoutError:
-            self._error = (f"no SSH answer from {self.address}:{self.port} within "
-                           f"{self.connect_timeout:g} s")
-        except (OSError, paramiko.SSHException) as exc:
-            self._error = f"cannot connect to {self.address}:{self.port}: {exc}"
+        except CONNECT_ERRORS as exc:
+            self._error = failure(exc, self.route.hop, self.connect_timeout)
+            if self.route.through and not isinstance(exc, RouteError):
+                self._error += f" ({self.route.through})"
         if self._error is not None:
             raise ConnectionFailed(self._error)
 
@@ -171,11 +146,14 @@ class Target:
     def connection_error(self) -> str | None:
         return self._error
 
+    @property
+    def route(self) -> Route:
+        """The way to the host's sshd (straight, jump hosts, ProxyCommand), shared by the
+        command connection and the outside SSH probes."""
+        return self._backend.route
+
     def close(self) -> None:
-        client = self._backend.__dict__.get("client")
-        if client is not None:
-            client.close()
-            del self._backend.__dict__["client"]
+        self._backend.close()
 
     # ------------------------------------------------------------ reads
 

@@ -2,7 +2,9 @@
 
 Run from the controller against the inventory address, not through the SSH
 connection. Port probes run in parallel in the background while the inside checks
-run (see conftest.start_port_probes); each port is its own check.
+run (see conftest.start_port_probes); each port is its own check. The SSH checks open
+their own connections to the sshd the way deploy reaches it (through the jump hosts or
+the ProxyCommand of the inventory or the ssh configuration, when there are some).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import secrets
 
 import pytest
 
-from jitsi_sovereign.checks import probes
+from jitsi_sovereign.checks import connect, probes
 from jitsi_sovereign.checks.helpers import outside_ports, require_area, run_ok
 
 NONE_PROMISED = "none"
@@ -29,7 +31,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _probe(port_probes, proto: str, port) -> probes.PortProbe:
     if port == NONE_PROMISED:
         pytest.skip(f"firewall.json promises no {proto} port open besides SSH")
-    return port_probes[(proto, port)]
+    p = port_probes[(proto, port)]
+    if p.status == "error":  # says nothing about the firewall: not a verdict on it
+        pytest.fail(f"{proto}/{port} could not be probed from this machine: {p.detail}",
+                    pytrace=False)
+    return p
 
 
 # ------------------------------------------------------------------ TCP
@@ -77,12 +83,15 @@ def test_udp_filtered(filtered_udp, port_probes, udp_listeners):
 
 
 def _transport(target) -> probes.paramiko.Transport:
+    """A new SSH connection to the host's sshd, host key verified, nothing sent yet; over
+    the route deploy takes (straight, or through its jump hosts or ProxyCommand)."""
     try:
-        return probes.verified_transport(target.address, target.port,
-                                         target.spec.known_hosts, timeout=10)
+        return target.route.transport()
     except probes.HostKeyError as exc:
         pytest.fail(f"host key not verified: {exc}", pytrace=False)
-    except OSError as exc:
+    except connect.RouteError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    except (OSError, EOFError, probes.paramiko.SSHException) as exc:
         pytest.fail(f"cannot reach SSH at {target.address}:{target.port}: {exc}",
                     pytrace=False)
 

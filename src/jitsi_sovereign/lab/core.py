@@ -269,7 +269,8 @@ class Lab:
         with_acme = ACME_IN_INVENTORY and acme.pebble_pid(self.config) is not None
         write_file(self.inventory_path,
                    files.inventory_text(self._running(), self.identity_file, self.known_hosts,
-                                        acme=acme.info(self.config) if with_acme else None))
+                                        acme=acme.info(self.config) if with_acme else None,
+                                        hosts_dir=self.dir / "hosts"))
 
     # ------------------------------------------------------------------ down
     def down(self, names: list[str] | None = None) -> list[str]:

@@ -80,6 +80,7 @@ def ssh_argv(address: str, identity: Path, known_hosts: Path, user: str = LAB_US
 
 # Inventory variables the lab sets for its ACME server, with the reason written above each.
 TRUST_STORE_VAR = "jitsi_sovereign_tls_trust_store"
+LAB_PASSWORD_VAR = "jitsi_sovereign_lab_password"  # noqa: S105 - a variable name
 RENEW_VAR = "tls_acme_renew_before_days"
 LAB_RENEW_BEFORE_DAYS = 30
 _COMMENTS = {
@@ -100,16 +101,26 @@ _COMMENTS = {
                                 "SKIPPED and why."),
     TRUST_STORE_VAR: ("The issuing root of this pebble run (new at every pebble start): the",
                       "outside TLS checks verify the chain against it, not the system store."),
+    LAB_PASSWORD_VAR: ("The lab user's password, read from its 0600 file when used: the outside",
+                       "check \"SSH with a password is refused\" tries the real one."),
 }
 
 
+def password_lookup(hosts_dir: Path) -> str:
+    """The lab password of each host as an inventory value: a file lookup (the password
+    stays in ``<hosts_dir>/<host>/password``, the inventory only names it)."""
+    path = f"'{hosts_dir}/' ~ inventory_hostname ~ '/password'"
+    return "{{ lookup('ansible.builtin.file', " + path + ") }}"
+
+
 def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
-                   acme=None) -> str:
+                   acme=None, hosts_dir: Path | None = None) -> str:
     """YAML inventory: group ``meet`` with the running hosts (name -> address).
 
     With ``acme`` (a ``lab.acme.AcmeInfo``) each host gets ``jitsi_sovereign_domain``
     ``<name>.<suffix>`` (so the TLS and nginx roles run) and the group the variables
-    that make the TLS role use the lab's ACME server.
+    that make the TLS role use the lab's ACME server. With ``hosts_dir`` (the lab's
+    ``hosts/``), the group names each host's lab password (``password_lookup``).
     """
     group_vars = {
         "ansible_user": LAB_USER,
@@ -119,6 +130,8 @@ def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
         "ansible_ssh_common_args": " ".join(ssh_options(known_hosts)),
         ROLE_VAR: False,
     }
+    if hosts_dir is not None:
+        group_vars[LAB_PASSWORD_VAR] = password_lookup(hosts_dir)
     host_vars: dict[str, dict] = {name: {"ansible_host": addr}
                                   for name, addr in sorted(hosts.items())}
     if acme is not None:
