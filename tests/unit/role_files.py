@@ -59,6 +59,20 @@ def role_yaml(role: str, *parts: str) -> Any:
     return yaml.safe_load((ROOT / "roles" / role / Path(*parts)).read_text())
 
 
+def site_roles() -> list[tuple[str, dict]]:
+    """playbooks/site.yml's roles in the order they run: (name, its `roles:` entry or its
+    import_role task)."""
+    import yaml
+
+    (play,) = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    found = [(r["role"], r) for r in play["roles"]]
+    for task in play["tasks"]:
+        for sub in task.get("block", [task]):
+            if "ansible.builtin.import_role" in sub:
+                found.append((sub["ansible.builtin.import_role"]["name"], sub))
+    return found
+
+
 def state_request(role: str) -> dict:
     """The request of the role's one read of the host (the jitsi_sovereign.core.state task of
     tasks/read_state.yml), untemplated: template it with templar(role, ...)."""

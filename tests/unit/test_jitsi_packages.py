@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from role_files import load_source, plugin, state_request
+from role_files import load_source, plugin, site_roles, state_request
 
 from jitsi_sovereign.checks import test_jitsi_packages as checks
 from jitsi_sovereign.confcheck import openpgp
@@ -280,8 +280,7 @@ def test_each_role_unmasks_its_unit_once_configured(role: str, unit: str) -> Non
 
 
 def test_site_runs_the_packages_before_the_roles_that_unmask() -> None:
-    site = yaml.safe_load((ROLES.parent / "playbooks" / "site.yml").read_text())
-    roles = [r["role"] for r in site[0]["roles"]]
+    roles = [name for name, _ in site_roles()]
     assert roles.index("jitsi_packages") < roles.index("jicofo")
     assert roles.index("jitsi_packages") < roles.index("videobridge")
 

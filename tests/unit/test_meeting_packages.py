@@ -5,26 +5,15 @@ from __future__ import annotations
 import re
 
 import yaml
-from role_files import ROOT, assert_defaults_match_specs, role_yaml
+from role_files import ROOT, assert_defaults_match_specs, role_yaml, site_roles
 
 
 def test_defaults_match_argument_specs():
     assert_defaults_match_specs("meeting_packages")
 
 
-def _site_roles() -> list[tuple[str, dict]]:
-    """site.yml's roles in their order: (name, the import task or roles entry)."""
-    (play,) = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
-    found = [(r["role"], r) for r in play["roles"]]
-    for task in play["tasks"]:
-        for sub in task.get("block", [task]):
-            if "ansible.builtin.import_role" in sub:
-                found.append((sub["ansible.builtin.import_role"]["name"], sub))
-    return found
-
-
 def test_site_lists_each_role_once_and_checks_them_all_first():
-    names = [name for name, _ in _site_roles()]
+    names = [name for name, _ in site_roles()]
     assert len(names) == len(set(names)) == len(list((ROOT / "roles").iterdir()))
     (play,) = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
     (preflight,) = [t for t in play["pre_tasks"] if "ansible.builtin.include_role" in t]
@@ -39,7 +28,7 @@ def test_site_lists_each_role_once_and_checks_them_all_first():
 def test_site_passes_each_meeting_role_its_own_package_list():
     """One source per list: site.yml names each role's package list, which exists, and
     coturn (started at once by its package) is masked before its first install."""
-    roles = _site_roles()
+    roles = site_roles()
     names = [name for name, _ in roles]
     entry = roles[names.index("meeting_packages")][1]
     # After the firewall, before the roles whose packages it installs.
