@@ -71,12 +71,26 @@ def require_web_state(target: Target, role: str) -> dict:
     return require_state(target, role)
 
 
-def domain_of(target: Target) -> str:
-    """The meeting FQDN of the host (skip when the inventory gives none)."""
-    value = (target.spec.vars or {}).get("jitsi_sovereign_domain")
-    if not value:
+# The key under which each role's state file records the domain it configured; the
+# others (prosody, jicofo, videobridge, jitsi_web) write `domain`.
+_DOMAIN_KEYS = {"nginx": "server_name", "tls": "domains", "coturn": "realm"}
+
+
+def domain_of(target: Target, role: str) -> str:
+    """The meeting FQDN as `role` configured it, from its state file: the one place the
+    checks take a domain from (a role's own domain variable may differ from
+    jitsi_sovereign_domain). Skipped when the inventory deploys no meeting on the host."""
+    if not (target.spec.vars or {}).get("jitsi_sovereign_domain"):
         pytest.skip(NO_DOMAIN)
-    return str(value)
+    key = _DOMAIN_KEYS.get(role, "domain")
+    value = require_state(target, role).get(key)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    names = str(value or "").split()
+    if not names:
+        pytest.fail(f"{role}.json records no domain ({key}): was it written by an older "
+                    "role? Deploy again", pytrace=False)
+    return names[0]
 
 
 def require_area(os_state: dict, area: str) -> dict:
@@ -229,10 +243,13 @@ def require_web_app(t: Target, nginx_state: dict) -> None:
 
 def start_tls_scan(t: Target) -> None:
     """Scan the host's HTTPS front (sslyze + HTTP GETs) in the background."""
-    domain = (t.spec.vars or {}).get("jitsi_sovereign_domain")
-    if not domain:
+    if not (t.spec.vars or {}).get("jitsi_sovereign_domain"):
         return
-    port = int(state_or_empty(t, "nginx").get("https_port") or 443)
+    nginx = state_or_empty(t, "nginx")
+    domain = (str(nginx.get("server_name") or "").split() or [None])[0]
+    if not domain:  # nginx.json missing: its own checks say so
+        return
+    port = int(nginx.get("https_port") or 443)
     store = (t.spec.vars or {}).get(TRUST_STORE_VAR)
     start_background(t, "tls_scan", lambda: tlsscan.scan(
         t.address, str(domain), port, trust_store=Path(store) if store else None))
@@ -243,8 +260,7 @@ OLD_TLS_VERSIONS = ("TLSv1", "TLSv1_1")
 
 def turn_tls_target(t: Target, coturn_state: dict) -> tuple[str, int]:
     """(SNI, port) of the TURN TLS listener that coturn.json promises."""
-    domain = str(coturn_state.get("realm") or (t.spec.vars or {}).get("jitsi_sovereign_domain"))
-    return domain, int(coturn_state.get("tls_listening_port") or 5349)
+    return str(coturn_state.get("realm")), int(coturn_state.get("tls_listening_port") or 5349)
 
 
 def start_turn_tls_scan(t: Target) -> None:

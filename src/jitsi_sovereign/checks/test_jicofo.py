@@ -63,7 +63,7 @@ def test_promised_keys(jicofo_tree, jicofo_state):
 
 def test_xmpp_to_loopback(jicofo_tree, target):
     """jicofo logs in to prosody on 127.0.0.1:5222 as focus@auth.<domain>."""
-    domain = domain_of(target)
+    domain = domain_of(target, "jicofo")
     want = {"jicofo.xmpp.client.hostname": "127.0.0.1",
             "jicofo.xmpp.client.port": 5222,
             "jicofo.xmpp.client.domain": f"auth.{domain}",
@@ -87,7 +87,7 @@ def test_rest_on_loopback(jicofo_tree):
 
 def test_brewery(jicofo_tree, target):
     """the bridges are found in jvbbrewery@internal.auth.<domain>."""
-    want = f"jvbbrewery@internal.auth.{domain_of(target)}"
+    want = f"jvbbrewery@internal.auth.{domain_of(target, 'jicofo')}"
     have = _value(jicofo_tree, "jicofo.bridge.brewery-jid")
     assert isinstance(have, str) and have.lower() == want, (
         f"jicofo.bridge.brewery-jid is {hocon.shown('jid', have)}, expected {want!r}")
@@ -106,7 +106,7 @@ def test_authentication(jicofo_tree, jicofo_state, target):
     else:
         want = {"jicofo.authentication.enabled": True,
                 "jicofo.authentication.type": AUTH_TYPES[mode],
-                "jicofo.authentication.login-url": domain_of(target)}
+                "jicofo.authentication.login-url": domain_of(target, "jicofo")}
     wrong = hocon.mismatches(jicofo_tree, want)
     assert not wrong, f"auth mode {mode}: " + "; ".join(wrong)
     assert jicofo_state.get("auth_type") == AUTH_TYPES[mode], (

@@ -52,7 +52,7 @@ def https_request(target, path: str, *, method: str = "GET", body: bytes | None 
     or the system's, unless ``verify`` is false (a self-signed certificate: the chain
     has its own check in test_outside_tls).
     """
-    domain = domain_of(target)
+    domain = domain_of(target, "jitsi_web")
     store = (target.spec.vars or {}).get(TRUST_STORE_VAR)
     if verify:
         ctx = ssl.create_default_context(cafile=str(store) if store else None)
@@ -98,8 +98,8 @@ def served(target, web_state, https_port, verify_chain) -> bytes:
     """The config.js the HTTPS front serves (one GET per host)."""
     answer = https_request(target, "/config.js", verify=verify_chain, port=https_port)
     if answer.error:
-        pytest.fail(f"GET https://{domain_of(target)}/config.js from {target.address}: "
-                    f"{answer.error}", pytrace=False)
+        pytest.fail(f"GET https://{domain_of(target, 'jitsi_web')}/config.js from "
+                    f"{target.address}: {answer.error}", pytrace=False)
     if answer.status != 200:
         pytest.fail(f"GET /config.js answers {answer.status}, wants 200", pytrace=False)
     return answer.body
@@ -120,7 +120,7 @@ def test_config_js_parses(parsed):
 
 def test_config_js_hosts(target, parsed):
     """every host named in the served config.js is the domain or one of its subdomains."""
-    domain = domain_of(target)
+    domain = domain_of(target, "jitsi_web")
     foreign = configjs.foreign_hosts(parsed.hosts, domain)
     assert not foreign, (f"config.js names hosts outside {domain}: " + "; ".join(
         f"{h} (in {', '.join(sorted(set(parsed.hosts[h])))})" for h in foreign))
@@ -193,7 +193,8 @@ def test_node_check(served):
 
 def test_config_js_file(target, web_state):
     """config.js on the host is root:root 0644 (public, read by nginx, written by root only)."""
-    path = web_state.get("config_js") or f"/etc/jitsi/meet/{domain_of(target)}-config.js"
+    path = web_state.get("config_js") or \
+        f"/etc/jitsi/meet/{domain_of(target, 'jitsi_web')}-config.js"
     found = stats(target, path).get(path)
     assert found is not None, f"{path} is missing"
     assert (found.mode, found.owner, found.group) == (0o644, "root", "root"), (
@@ -202,7 +203,8 @@ def test_config_js_file(target, web_state):
 
 def test_served_is_written(target, web_state, served):
     """the HTTPS front serves the config.js the role wrote (same SHA-256)."""
-    path = web_state.get("config_js") or f"/etc/jitsi/meet/{domain_of(target)}-config.js"
+    path = web_state.get("config_js") or \
+        f"/etc/jitsi/meet/{domain_of(target, 'jitsi_web')}-config.js"
     result = target.run("sha256sum %s", path)
     assert result.rc == 0, f"sha256sum {path} failed: {result.stderr.strip()}"
     on_host = result.stdout.split()[0]

@@ -69,7 +69,7 @@ def test_chain(target, tls_scan, tls_state):
     """the certificate chain is valid for the domain against the issuing CA."""
     assert tls_scan.leaf_matches_hostname, (
         f"the served certificate (names {tls_scan.leaf_names}) does not match "
-        f"{domain_of(target)}")
+        f"{domain_of(target, 'nginx')}")
     if tls_state.get("mode") == "selfsigned":
         pytest.skip(SELF_SIGNED)
     store = (target.spec.vars or {}).get(TRUST_STORE_VAR)
@@ -125,7 +125,7 @@ def test_headers(tls_scan, nginx_state):
 def test_http_redirect(target, tls_scan):
     """http:// answers 308 to the same URL over https://."""
     answer = _answer(tls_scan, tls=False)
-    want = f"https://{domain_of(target)}/jsov-verify-probe?redirect=1"
+    want = f"https://{domain_of(target, 'nginx')}/jsov-verify-probe?redirect=1"
     assert answer.status == 308, f"http:// answers {answer.status}, wants 308"
     assert answer.headers.get("location") == want, (
         f"redirects to {answer.headers.get('location')!r}, wants {want!r}")

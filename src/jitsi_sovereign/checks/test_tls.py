@@ -59,7 +59,7 @@ def test_key_matches(target, tls_state):
 def test_names(target, tls_state, tls_cert):
     """the certificate covers the meeting domain and every name of tls.json."""
     domains = [str(d) for d in tls_state.get("domains") or []]
-    domain = domain_of(target)
+    domain = domain_of(target, "tls")
     assert domain in domains, f"tls.json domains {domains} lack {domain}"
     missing = [d for d in domains if not tls_cert.covers(d)]
     assert not missing, (f"the certificate (names {tls_cert.names}) does not cover "

@@ -74,7 +74,7 @@ def test_promised_keys(jvb_tree, jvb_state):
 
 def test_xmpp_to_loopback(jvb_tree, target):
     """each XMPP connection: 127.0.0.1, jvb@auth.<domain>, brewery jvbbrewery@internal.auth.<d>."""
-    domain = domain_of(target)
+    domain = domain_of(target, "videobridge")
     wrong = []
     for name, conf in _xmpp_configs(jvb_tree).items():
         # MucClientConfiguration reads its keys case-insensitively.
@@ -114,7 +114,7 @@ def test_colibri_rest_off(jvb_tree):
 
 def test_websockets(jvb_tree, target):
     """colibri websockets are advertised as wss on the meeting domain."""
-    domain = domain_of(target)
+    domain = domain_of(target, "videobridge")
     ws_domain = _value(jvb_tree, "videobridge.websockets.domain")
     assert _value(jvb_tree, "videobridge.websockets.enabled") is True, "websockets are off"
     assert _value(jvb_tree, "videobridge.websockets.tls") is True, "websockets are not wss"
@@ -133,7 +133,7 @@ def _own_host(host: str, domain: str) -> bool:
 
 def test_stun_own_server_only(jvb_tree, jvb_state, target):
     """STUN mapping goes to the deployment's own domain only (never Jitsi's relay)."""
-    domain = domain_of(target).lower()
+    domain = domain_of(target, "videobridge").lower()
     addresses = _value(jvb_tree, "ice4j.harvest.mapping.stun.addresses")
     assert isinstance(addresses, list) and addresses, (
         "ice4j.harvest.mapping.stun.addresses is empty: the bridge may miss its public address")
