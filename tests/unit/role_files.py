@@ -27,13 +27,11 @@ def load_source(path: Path | str, name: str | None = None):
 
 def plugin(kind: str, name: str):
     """A plugin of the collection (kind: action, modules, filter, lookup, test, plugin_utils),
-    imported by its package name, as Ansible imports it (so its own imports resolve)."""
+    imported by its package name through Ansible's collection loader, as Ansible imports it
+    (so its own imports resolve, and the templar finds the collection's plugins afterwards)."""
     import importlib
-    import sys
 
-    top = str(ROOT / "collections")
-    if top not in sys.path:
-        sys.path.insert(0, top)
+    _collection_loader()
     return importlib.import_module(
         f"ansible_collections.jitsi_sovereign.core.plugins.{kind}.{name}")
 
