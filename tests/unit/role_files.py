@@ -27,7 +27,8 @@ def load_source(path: Path | str, name: str | None = None):
 
 def plugin(kind: str, name: str):
     """A plugin of the collection (kind: action, modules, filter, lookup, test, plugin_utils),
-    imported by its package name, as Ansible imports it (so its own imports resolve)."""
+    imported by its package name through Ansible's collection loader, as Ansible imports it
+    (so its own imports resolve, and the templar finds the collection's plugins afterwards)."""
     import importlib
 
     # Through Ansible's collection finder, as the templar finds the collection's tests and

@@ -8,7 +8,15 @@ The site and its headers snippet are rendered with Ansible's templar, put into a
 from __future__ import annotations
 
 import pytest
-from role_files import DOMAIN, render, role_yaml, templar, trusted
+from role_files import (
+    DOMAIN,
+    assert_defaults_match_specs,
+    preflight_problems,
+    render,
+    role_yaml,
+    templar,
+    trusted,
+)
 
 from jitsi_sovereign.checks import tlsparse
 from jitsi_sovereign.checks.test_nginx import (
@@ -257,32 +265,78 @@ def test_a_types_block_alone_loses_debians_map():
 # ------------------------------------------------------------------ the role's settings
 
 
-def _nginx_preflight_errors(**over) -> list[str]:
+def test_defaults_match_argument_specs():
+    assert_defaults_match_specs("nginx")
+
+
+def test_preflight_entry_point_checks_the_same_options():
+    specs = role_yaml("nginx", "meta", "argument_specs.yml")["argument_specs"]
+    options = specs["main"]["options"]
+    assert specs["preflight"]["options"] == options
+    # Ansible checks these choices (before the rules below).
+    assert options["nginx_access_log"]["choices"] == ["off", "anonymized", "full"]
+    assert "strict-origin-when-cross-origin" in options["nginx_referrer_policy"]["choices"]
+
+
+def test_preflight_accepts_the_defaults():
+    assert preflight_problems("nginx") == []
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({"nginx_server_name": "meet_1.example.org"},
+     "nginx_server_name must be a host name such as meet.example.org (is meet_1.example.org)"),
+    ({"nginx_https_port": "80"}, "nginx_https_port must be a port (1-65535) other than 80 (is 80)"),
+    ({"nginx_https_port": 70000}, "nginx_https_port must be a port (1-65535) other than 80"),
+    ({"nginx_hsts_max_age": 3600}, "nginx_hsts_max_age must be at least 15552000, six months"),
+    ({"nginx_frame_ancestors": ["https://ent.example.org", "ent.example.org"]},
+     "nginx_frame_ancestors takes origins such as https://portal.example.org or 'self' "
+     "(not ent.example.org)"),
+    ({"nginx_log_retention_days": "0"}, "nginx_log_retention_days must be at least 1 (is 0)"),
+    ({"nginx_csp": {"default-src": "'self'", "worker-src": "blob:", "Img-Src": "'self'"}},
+     "nginx_csp directive names must be in lower case (not Img-Src)"),
+    ({"nginx_csp": {"default-src": "'self'; script-src *", "worker-src": "blob:"}},
+     "nginx_csp values must not hold ; \" or a backslash (not default-src)"),
+    ({"nginx_csp": {"worker-src": "blob:", "frame-ancestors": "*"}},
+     "nginx_csp must not set frame-ancestors, which comes from nginx_frame_ancestors"),
+    ({"nginx_root": "www"},
+     "nginx_root and nginx_jitsi_config_js must be absolute paths (are www,"),
+    ({"nginx_ssl_certificate_key": "privkey.pem"},
+     "nginx_ssl_certificate and nginx_ssl_certificate_key must be absolute paths"),
+])
+def test_preflight_names_each_bad_setting(settings, words):
+    (problem,) = preflight_problems("nginx", **settings)
+    assert words in problem
+
+
+def test_preflight_reports_every_problem_at_once():
+    problems = preflight_problems("nginx", nginx_hsts_max_age=1, nginx_root="x",
+                                  facts={"distribution": "Ubuntu", "distribution_version": "24.04",
+                                         "distribution_major_version": "24"})
+    assert len(problems) == 3
+    assert problems[0] == "The nginx role supports Debian 12 and 13; this host runs Ubuntu 24.04."
+
+
+def test_preflight_without_the_meeting_domain_says_so_once():
     (task,) = [t for t in role_yaml("nginx", "tasks", "preflight.yml")
                if t["name"].startswith("Check the nginx settings")]
-    facts = {"distribution": "Debian", "distribution_major_version": "13",
-             "distribution_version": "13.2"}
-    t = templar("nginx", {**trusted(task["vars"]), "ansible_facts": facts, **over})
-    return t.template(trusted("{{ _nginx_preflight_errors }}"))
+    t = templar("nginx", {**trusted(task["vars"]), "ansible_facts": {
+        "distribution": "Debian", "distribution_major_version": "13"}})
+    t.available_variables = {k: v for k, v in t.available_variables.items()
+                             if k != "jitsi_sovereign_domain"}
+    (problem,) = t.template(trusted("{{ _problems }}"))
+    assert problem.startswith("jitsi_sovereign_domain is not set")
 
 
-# The preflight's own host-name regexes ('\.' in a Jinja string) make Jinja warn.
-PREFLIGHT_WARNINGS = pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
-
-
-@PREFLIGHT_WARNINGS
-def test_preflight_accepts_the_defaults():
-    assert _nginx_preflight_errors() == []
-
-
-@PREFLIGHT_WARNINGS
-@pytest.mark.parametrize("csp", [
-    {"default-src": "'self'", "script-src": "'self' 'unsafe-inline' 'wasm-unsafe-eval'"},
-    {"default-src": "'self'", "worker-src": "'self'"},
+@pytest.mark.parametrize(("csp", "fallback"), [
+    ({"default-src": "'self'", "script-src": "'self' 'unsafe-inline' 'wasm-unsafe-eval'"},
+     "script-src: 'self' 'unsafe-inline' 'wasm-unsafe-eval'"),
+    ({"default-src": "'self'", "worker-src": "'self'"}, "worker-src: 'self'"),
+    ({"img-src": "'self'"}, "default-src: nothing"),
 ])
-def test_preflight_refuses_a_csp_without_blob_workers(csp):
-    (error,) = _nginx_preflight_errors(nginx_csp=csp)
-    assert error.startswith("nginx_csp does not allow workers from blob: URLs")
+def test_preflight_refuses_a_csp_without_blob_workers(csp, fallback):
+    (error,) = preflight_problems("nginx", nginx_csp=csp)
+    assert error.startswith("nginx_csp does not allow workers from blob: URLs "
+                            f"(workers fall back to {fallback})")
     assert "worker-src: \"'self' blob:\"" in error
 
 
