@@ -12,7 +12,15 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from role_files import load_source, plugin, site_roles, state_request
+from role_files import (
+    load_source,
+    plugin,
+    preflight_problems,
+    site_roles,
+    state_request,
+    templar,
+    trusted,
+)
 
 from jitsi_sovereign.checks import test_jitsi_packages as checks
 from jitsi_sovereign.confcheck import openpgp
@@ -140,6 +148,11 @@ def test_defaults_match_argument_specs() -> None:
     assert set(defaults["jitsi_packages_versions"]) == set(checks.PACKAGES)
 
 
+# The templates, at their target paths.
+SOURCES = "etc/apt/sources.list.d/jitsi-sovereign-jitsi.sources.j2"
+PREF = "etc/apt/preferences.d/jitsi-sovereign-jitsi.pref.j2"
+
+
 def _render(name: str, **overrides) -> str:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
@@ -157,7 +170,7 @@ def _render(name: str, **overrides) -> str:
 
 def test_rendered_pins_read_back_by_the_check() -> None:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    have = checks.pins(_render("jitsi-sovereign-jitsi.pref.j2"))
+    have = checks.pins(_render(PREF))
     for name, version in defaults["jitsi_packages_versions"].items():
         assert have[name] == (f"version {version}", 1001)
     for name in ("jitsi-meet-web-config", "jitsi-meet-turnserver", "jitsi-meet"):
@@ -165,10 +178,10 @@ def test_rendered_pins_read_back_by_the_check() -> None:
 
 
 def test_rendered_source_read_back_by_the_check() -> None:
-    stanzas = checks.parse_deb822(_render("jitsi-sovereign-jitsi.sources.j2"))
+    stanzas = checks.parse_deb822(_render(SOURCES))
     assert stanzas == [{"Types": "deb", "URIs": "https://download.jitsi.org", "Suites": "stable/",
                         "Signed-By": "/etc/apt/keyrings/jitsi-sovereign-jitsi.asc"}]
-    mirror = checks.parse_deb822(_render("jitsi-sovereign-jitsi.sources.j2",
+    mirror = checks.parse_deb822(_render(SOURCES,
                                          jitsi_packages_repo_url="https://apt.example.org/jitsi",
                                          jitsi_packages_suite="stable",
                                          jitsi_packages_components=["main"]))
@@ -304,3 +317,174 @@ def test_the_packages_leftovers_are_taken_out_after_the_install() -> None:
     request = state_request("jitsi_packages")
     assert "_jitsi_packages_leftovers" in request["files"]
     assert request["links"] == "{{ _jitsi_packages_leftovers }}"
+
+
+# ------------------------------------------------------------------ preflight
+
+
+def _problems(**settings) -> list[str]:
+    return preflight_problems("jitsi_packages", role_path=str(ROLE), **settings)
+
+
+def test_preflight_accepts_the_defaults_and_a_mirror() -> None:
+    assert _problems() == []
+    assert _problems(jitsi_packages_repo_url="http://apt.example.org/jitsi",
+                     jitsi_packages_suite="stable", jitsi_packages_components=["main"],
+                     jitsi_packages_update_timeout="300") == []
+
+
+PINNED = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())["jitsi_packages_versions"]
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({"jitsi_packages_domain": "meet_example"},
+     "jitsi_packages_domain must be the meeting's host name (is meet_example)"),
+    ({"jitsi_packages_domain": trusted("{{ jitsi_sovereign_domain_unset }}")},
+     "jitsi_packages_domain must be the meeting's host name (is not set): set "
+     "jitsi_sovereign_domain"),
+    ({"jitsi_packages_cert_key_file": "privkey.pem"},
+     "jitsi_packages_cert_file and jitsi_packages_cert_key_file must be absolute paths"),
+    ({"jitsi_packages_repo_url": "ftp://download.jitsi.org"},
+     "jitsi_packages_repo_url must be an https:// (or, for a mirror"),
+    ({"jitsi_packages_suite": "stable"},
+     'jitsi_packages_suite (is stable) ends with "/" for a flat repository'),
+    ({"jitsi_packages_components": ["main"]}, "and then jitsi_packages_components must be empty"),
+    ({"jitsi_packages_suite": "stable", "jitsi_packages_components": ["main contrib"]},
+     "jitsi_packages_components must be component names such as main"),
+    ({"jitsi_packages_update_timeout": "0"},
+     "jitsi_packages_update_timeout must be between 1 and 300 seconds (is 0)"),
+    ({"jitsi_packages_versions": {"jicofo": "1.0-1189-1"}},
+     "jitsi_packages_versions must give an exact Debian version"),
+    ({"jitsi_packages_versions": {**PINNED, "jicofo": "latest"}},
+     "to each of jitsi-meet-web, jitsi-meet-prosody, jicofo"),
+    ({"jitsi_packages_key_file": "/nonexistent/key.asc"},
+     "The signing key file /nonexistent/key.asc (jitsi_packages_key_file) is missing on the "
+     "controller"),
+    ({"jitsi_packages_key_fingerprint": OLD_FPR},
+     f"must be ASCII-armored and hold exactly one primary key with the fingerprint {OLD_FPR}"
+     f" (jitsi_packages_key_fingerprint); it holds {JITSI_FPR}"),
+])
+def test_preflight_names_each_bad_setting(settings, words) -> None:
+    (problem,) = _problems(**settings)
+    assert words in problem
+
+
+def test_preflight_refuses_a_fingerprint_that_is_not_one() -> None:
+    # The key file holds another fingerprint then, too.
+    problems = _problems(jitsi_packages_key_fingerprint="0xB4D2D216F1FD7806")
+    assert problems[0] == (
+        "jitsi_packages_key_fingerprint must be the 40 hex digits of the signing key's "
+        "fingerprint (spaces allowed), as `gpg --show-keys --with-fingerprint KEYFILE` prints "
+        "it; it is 0xB4D2D216F1FD7806.")
+    assert len(problems) == 2 and f"it holds {JITSI_FPR}" in problems[1]
+
+
+def test_preflight_refuses_a_key_file_that_is_no_armored_key(tmp_path: Path) -> None:
+    key = tmp_path / "key.asc"
+    key.write_text("not a key\n")
+    (problem,) = _problems(jitsi_packages_key_file=str(key))
+    assert problem.endswith(
+        "it holds no armored key. Replace the file with the repository's real key, or, for a "
+        "mirror signed with its own key, set jitsi_packages_key_fingerprint to that key's "
+        "fingerprint after checking it out of band.")
+
+
+def test_preflight_reports_every_problem_at_once() -> None:
+    problems = _problems(jitsi_packages_update_timeout=0,
+                         jitsi_packages_repo_url="download.jitsi.org",
+                         facts={"distribution": "Debian", "distribution_version": "11.9",
+                                "distribution_major_version": "11"})
+    assert len(problems) == 3
+    assert problems[0] == ("The jitsi_packages role supports Debian 12 and 13; this host runs "
+                           "Debian 11.9.")
+
+
+# ------------------------------------------------------------------ what the preflight decides
+
+NOTHING = dict.fromkeys([*PINNED, "jitsi-meet-web-config", "jitsi-meet-turnserver", "jitsi-meet"])
+REPO = "Jitsi's apt repository https://download.jitsi.org (suite stable/)"
+
+
+def _task(file: str, name: str) -> dict:
+    (task,) = [t for t in _tasks("jitsi_packages", file) if t["name"].startswith(name)]
+    return task
+
+
+def _decide(probe: dict, installed: dict) -> dict:
+    """The facts the preflight's decision sets for a probe's answer and what dpkg has."""
+    task = _task("preflight.yml", "Decide what the install can do")
+    t = templar("jitsi_packages", {
+        **trusted(task["vars"]), "inventory_hostname": "meet1", "role_path": str(ROLE),
+        "_jitsi_packages_probe": probe,
+        "_jitsi_packages_current": {"versions": {**NOTHING, **installed}}})
+    return {k: " ".join(str(t.template(trusted(v))).split())
+            for k, v in task["ansible.builtin.set_fact"].items()}
+
+
+def _probe(reachable: bool, error: str | None = None, **available: bool) -> dict:
+    return {"reachable": reachable, "error": error,
+            "available": {**dict.fromkeys(PINNED, reachable), **available}}
+
+
+def test_an_answering_repository_with_the_pinned_set_is_no_problem() -> None:
+    assert _decide(_probe(True), {}) == {"_jitsi_packages_already": "False",
+                                         "_jitsi_packages_source_active": "True",
+                                         "_jitsi_packages_problem": ""}
+
+
+def test_an_unreachable_repository_is_named_with_apts_error() -> None:
+    probe = _probe(False, "https://download.jitsi.org stable/ InRelease: 403")
+    assert _decide(probe, {})["_jitsi_packages_problem"] == (
+        f"{REPO} is unreachable from meet1: https://download.jitsi.org stable/ InRelease: 403")
+    # The pinned set installed already: no problem, nothing to install.
+    facts = _decide(probe, PINNED)
+    assert facts["_jitsi_packages_problem"] == "" and facts["_jitsi_packages_already"] == "True"
+
+
+def test_a_signature_apt_cannot_check_names_the_key() -> None:
+    problem = _decide(_probe(False, "NO_PUBKEY B4D2D216F1FD7806"), {})["_jitsi_packages_problem"]
+    assert problem.startswith(f"{REPO} answered meet1, but its signature cannot be verified "
+                              f"with the key {JITSI_FPR} (")
+    assert problem.endswith("jitsi-stable.asc): NO_PUBKEY B4D2D216F1FD7806")
+
+
+def test_the_missing_pinned_versions_are_named() -> None:
+    probe = _probe(True, **{"jicofo": False, "jitsi-meet-web": False})
+    assert _decide(probe, {})["_jitsi_packages_problem"] == (
+        f"{REPO} does not offer the pinned versions jitsi-meet-web=1.0.9365-1, "
+        "jicofo=1.0-1189-1 (seen from meet1)")
+
+
+def test_a_forbidden_package_installed_is_named_with_the_purge() -> None:
+    task = _task("preflight.yml", "Assert that no package that rewrites")
+    t = templar("jitsi_packages", {
+        **trusted(task["vars"]), "inventory_hostname": "meet1",
+        "_jitsi_packages_current": {"versions": {**NOTHING, "jitsi-meet-web-config": "1"}}})
+    assert t.template(trusted("{{ _present }}")) == ["jitsi-meet-web-config"]
+    message = " ".join(t.template(trusted(task["ansible.builtin.assert"]["fail_msg"])).split())
+    assert message.startswith("jitsi-meet-web-config is installed on meet1: it rewrites the "
+                              "nginx site")
+    assert "(apt-get purge jitsi-meet-web-config)" in message
+
+
+def test_after_the_install_dpkg_must_show_exactly_the_pinned_set() -> None:
+    task = _task("install.yml", "Assert that exactly the pinned versions")
+    check = task["ansible.builtin.assert"]
+
+    def verdict(versions: dict) -> tuple[bool, str]:
+        t = templar("jitsi_packages", {**trusted(task["vars"]), "_jitsi_packages_dpkg": {
+            "versions": {**NOTHING, **versions}}})
+        ok = all(t.template(trusted("{{ " + cond + " }}")) for cond in check["that"])
+        return ok, " ".join(t.template(trusted(check["fail_msg"])).split())
+
+    assert verdict(PINNED)[0]
+    ok, message = verdict({**PINNED, "jicofo": "1.0-1100-1", "jitsi-meet": "2.0.11146-1"})
+    assert not ok
+    assert "'jicofo': '1.0-1100-1'" in message and message.endswith(
+        "and jitsi-meet installed. Check the apt pins in "
+        "/etc/apt/preferences.d/jitsi-sovereign-jitsi.pref and the repository's index.")
+
+
+def test_the_preflight_entry_point_checks_the_main_options() -> None:
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    assert specs["preflight"]["options"] == specs["main"]["options"]

@@ -93,7 +93,7 @@ def test_token_mode_installs_the_lua_libraries(mode, debian):
     # JM resources/prosody-plugins/token/util.lib.lua requires "basexx", 'inspect',
     # "cjson.safe"; luajwtjitsi.lib.lua uses openssl.hmac (HS256). Debian packages:
     # lua-basexx, lua-inspect, lua-cjson, lua-luaossl (JM debian/control, jitsi-meet-prosody).
-    packages = _var(_templar(mode, False, debian), "_prosody_packages")
+    packages = _var(_templar(mode, False, debian), "prosody_packages")
     libs = {"lua-basexx", "lua-inspect", "lua-cjson", "lua-luaossl"}
     if mode == "token":
         assert libs <= set(packages)
@@ -335,69 +335,9 @@ def test_features_turned_off():
 
 def test_features_default_is_the_known_set():
     t = _templar("internal", True)
-    assert _var(t, "_prosody_features_known") == ALL_FEATURES
+    specs = role_yaml("prosody", "meta", "argument_specs.yml")["argument_specs"]
+    assert specs["main"]["options"]["prosody_features"]["choices"] == ALL_FEATURES
     assert set(_var(t, "_prosody_feature_components")) <= set(ALL_FEATURES)
-
-
-# ------------------------------------------------------------------ preflight
-
-
-def _preflight_errors(**extra) -> list[str]:
-    import yaml
-    from role_files import ROOT, trusted
-
-    tasks = yaml.safe_load((ROOT / "roles/prosody/tasks/preflight.yml").read_text())
-    task = next(t for t in tasks if "ansible.builtin.assert" in t)
-    mode = extra.pop("prosody_auth", "internal")
-    t = _templar(mode, True, **extra)
-    t.available_variables = {**t.available_variables, **trusted(task["vars"])}
-    errors = t.template(t.available_variables["_prosody_preflight_errors"])
-    return [" ".join(str(e).split()) for e in errors]
-
-
-def test_preflight_accepts_the_defaults():
-    assert _preflight_errors() == []
-    assert _preflight_errors(prosody_auth="token") == []
-    assert _preflight_errors(prosody_features=[]) == []
-
-
-def test_preflight_refuses_an_unknown_feature():
-    errors = _preflight_errors(prosody_features=["polls", "features_identity", "pols"])
-    assert len(errors) == 1
-    assert "prosody_features" in errors[0] and "(unknown: pols)" in errors[0]
-    errors = _preflight_errors(prosody_features="polls")
-    assert len(errors) == 1 and "must be a list" in errors[0]
-
-
-def test_preflight_refuses_a_feature_without_what_it_needs():
-    errors = _preflight_errors(prosody_features=["polls", "speakerstats", "breakout"])
-    assert len(errors) == 1
-    assert "speakerstats, polls need(s) features_identity" in errors[0]
-    assert "add it to prosody_features" in errors[0]
-
-
-def test_preflight_refuses_a_short_or_broken_jwt_secret():
-    errors = _preflight_errors(prosody_auth="token", prosody_jwt_secret="x" * 31)
-    assert len(errors) == 1 and "31 characters long, it needs at least 32" in errors[0]
-    assert _preflight_errors(prosody_auth="token", prosody_jwt_secret="x" * 32) == []
-    errors = _preflight_errors(prosody_auth="token", prosody_jwt_secret="x" * 40 + "\n")
-    assert len(errors) == 1 and "control character" in errors[0]
-    # Not checked outside token mode.
-    assert _preflight_errors(prosody_jwt_secret="short") == []
-
-
-def test_preflight_refuses_an_oidc_issuer_url_that_is_not_https():
-    errors = _preflight_errors(prosody_auth="token", prosody_jwt_issuers=[
-        "https://sso.example.fr/realms/mairie", "http://sso.example.fr/realms/ecole",
-        "jitsi-sovereign"])
-    assert len(errors) == 1
-    assert "prosody_jwt_issuers holds http://sso.example.fr/realms/ecole:" in errors[0]
-    assert "must be an https:// URL" in errors[0]
-    # A plain issuer name (an app id) and https URLs pass.
-    assert _preflight_errors(prosody_auth="token", prosody_jwt_issuers=[
-        "https://sso.example.fr/realms/mairie", "my-app"]) == []
-    assert len(_preflight_errors(prosody_auth="token",
-                                 prosody_jwt_issuers=["https:///no-host"])) == 1
 
 
 @pytest.mark.parametrize("jitsi", [False, True])
@@ -430,7 +370,7 @@ def test_token_mode_logs_to_one_file_kept_briefly():
         body = [line.strip() for line in text.splitlines() if not line.startswith("#")]
         assert body[0] == "/var/log/prosody/jitsi-sovereign-token.log {"
         assert "daily" in body and f"rotate {rotate}" in body
-    files = {f["dest"]: f for f in _var(_templar("internal", True), "_prosody_files_all")}
+    files = {f["dest"]: f for f in _var(_templar("internal", True), "_prosody_files")}
     rotation = files["/etc/logrotate.d/jitsi-sovereign-prosody-token"]
     assert rotation["validate"] == "logrotate --debug %s"
     # Kept in every mode, rotated even when unchanged: a token log left by an earlier token

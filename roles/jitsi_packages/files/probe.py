@@ -2,15 +2,15 @@
 
 Changes no configuration: the source and its key are written to a temporary directory
 (removed at the end); only the package lists of that one source are refreshed, as
-`apt-get update` does. Run by the role's preflight, before any change on the host.
+`apt-get update` does. Run by the role's preflight (jitsi_sovereign.core.probe), before
+any change on the host; what dpkg has now is the role's state read (`versions`).
 argv[1] is a JSON request:
   {"uris": url, "suite": suite, "components": [..], "key": armored key text,
-   "packages": {name: version}, "forbidden": [names], "timeout": seconds}
+   "packages": {name: version}, "timeout": seconds}
 The answer, JSON on stdout:
   reachable: bool        the source's index was fetched and its signature verified
   error:     str | null  apt's error line when not
-  available: {name: bool}            the pinned version is in that source's index
-  installed: {name: version | null}  what dpkg has now (forbidden names too)
+  available: {name: bool}  the pinned version is in that source's index
 """
 
 import json
@@ -44,8 +44,8 @@ def _apt_options(tmp, sources, timeout):
             "-o", "Dir::Etc::SourceParts=/dev/null",
             "-o", "APT::Get::List-Cleanup=0",
             "-o", "Acquire::Retries=0",
-            "-o", "Acquire::http::Timeout=%d" % timeout,
-            "-o", "Acquire::https::Timeout=%d" % timeout,
+            "-o", f"Acquire::http::Timeout={timeout}",
+            "-o", f"Acquire::https::Timeout={timeout}",
             "-o", "DPkg::Lock::Timeout=60"]
 
 
@@ -61,17 +61,6 @@ def _error_line(output):
             if line.startswith(prefix) and "Some index files failed" not in line:
                 return " ".join(line.split())
     return None
-
-
-def _installed(names):
-    res = subprocess.run(["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev} ${Version}\n",
-                          *names], capture_output=True, text=True, check=False, env=_ENV)
-    found = {}
-    for line in res.stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[1] == "ii":
-            found[fields[0]] = fields[2]
-    return {name: found.get(name) for name in names}
 
 
 def _write_source(tmp, req):
@@ -95,8 +84,7 @@ def main():
     req = json.loads(sys.argv[1])
     packages = req["packages"]
     timeout = int(req.get("timeout", 10))
-    out = {"reachable": False, "error": None, "available": {name: False for name in packages},
-           "installed": _installed(list(packages) + list(req.get("forbidden", [])))}
+    out = {"reachable": False, "error": None, "available": dict.fromkeys(packages, False)}
     tmp = tempfile.mkdtemp(prefix="jitsi-sovereign-probe-")
     try:
         opts = _apt_options(tmp, _write_source(tmp, req), timeout)
@@ -106,11 +94,11 @@ def main():
         failed = res.returncode != 0 or re.search(r"^(Err:|E: |W: Failed to fetch|W: GPG error)",
                                                   output, re.M)
         if failed:
-            out["error"] = _error_line(output) or "apt-get update failed (rc=%d)" % res.returncode
+            out["error"] = _error_line(output) or f"apt-get update failed (rc={res.returncode})"
         else:
             out["reachable"] = True
             for name, version in packages.items():
-                show = subprocess.run(["apt-cache", *opts, "show", "%s=%s" % (name, version)],
+                show = subprocess.run(["apt-cache", *opts, "show", f"{name}={version}"],
                                       capture_output=True, text=True, check=False, env=_ENV)
                 out["available"][name] = (show.returncode == 0
                                           and ("Version: " + version) in show.stdout)
