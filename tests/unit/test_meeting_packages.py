@@ -13,18 +13,20 @@ def test_defaults_match_argument_specs():
 
 
 def test_site_passes_each_meeting_role_its_own_package_list():
-    """One source per list: site.yml names each role's `_<role>_packages`, which exists,
-    and coturn (started at once by its package) is masked before its first install."""
+    """One source per list: site.yml names each role's own list (`<role>_packages`, a
+    public default, or `_<role>_packages` in its vars), which exists, and coturn (started
+    at once by its package) is masked before its first install."""
     site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
     roles = site[0]["roles"]
     names = [r["role"] for r in roles]
     entry = roles[names.index("meeting_packages")]
     # After the firewall, before the roles whose packages it installs.
     assert names.index("firewall") < names.index("meeting_packages") < names.index("tls")
-    listed = re.findall(r"_(\w+?)_packages\b", entry["vars"]["meeting_packages_names"])
-    assert listed == ["tls", "nginx", "prosody", "coturn"]
-    for role in listed:
-        assert f"_{role}_packages" in role_yaml(role, "vars", "main.yml"), role
+    listed = re.findall(r"\b(_?)(\w+?)_packages\b", entry["vars"]["meeting_packages_names"])
+    assert [role for _, role in listed] == ["tls", "nginx", "prosody", "coturn"]
+    for internal, role in listed:
+        where = ("vars", "main.yml") if internal else ("defaults", "main.yml")
+        assert f"{internal}{role}_packages" in role_yaml(role, *where), role
     assert entry["vars"]["meeting_packages_mask_before_install"] == {"coturn": "coturn.service"}
 
 
