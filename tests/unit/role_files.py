@@ -29,11 +29,10 @@ def plugin(kind: str, name: str):
     """A plugin of the collection (kind: action, modules, filter, lookup, test, plugin_utils),
     imported by its package name, as Ansible imports it (so its own imports resolve)."""
     import importlib
-    import sys
 
-    top = str(ROOT / "collections")
-    if top not in sys.path:
-        sys.path.insert(0, top)
+    # Through Ansible's collection loader, as Ansible does: a plain import of the
+    # ansible_collections package would hide the collection from the templar's plugins.
+    _collection_loader()
     return importlib.import_module(
         f"ansible_collections.jitsi_sovereign.core.plugins.{kind}.{name}")
 
