@@ -43,10 +43,10 @@ def test_preflight_accepts_good_settings(settings):
     ({"jitsi_web_stun_port": 70000}, "jitsi_web_stun_port must be a port, 1-65535 (is 70000)."),
     ({"jitsi_web_toolbar_buttons": ["camera", "recording", "etherpad"]},
      "jitsi_web_toolbar_buttons has ['recording', 'etherpad']: sharedvideo, download, help,"),
-    ({"jitsi_web_legal_urls": {"helpCentre": "https://jitsi.org/faq", "privacy": f"https://{DOMAIN}/",
-                               "terms": f"https://{DOMAIN}/"}},
-     f"jitsi_web_legal_urls must hold helpCentre, privacy and terms as https:// URLs on {DOMAIN} or "
-     "a subdomain (is {'helpCentre': 'https://jitsi.org/faq',"),
+    ({"jitsi_web_legal_urls": {"helpCentre": "https://jitsi.org/faq",
+                               "privacy": f"https://{DOMAIN}/", "terms": f"https://{DOMAIN}/"}},
+     "jitsi_web_legal_urls must hold helpCentre, privacy and terms as https:// URLs on "
+     f"{DOMAIN} or a subdomain (is {{'helpCentre': 'https://jitsi.org/faq',"),
     ({"jitsi_web_legal_urls": {"privacy": f"http://{DOMAIN}/"}}, "(is {'privacy': 'http://"),
     ({"jitsi_web_toolbar_buttons": ["camera", "chatt"]},
      'jitsi_web_toolbar_buttons has "chatt": not a toolbar button of Jitsi Meet 1.0.9365.'),
@@ -58,7 +58,8 @@ def test_preflight_names_each_bad_setting(settings, words):
 
 def test_preflight_refuses_another_system():
     (problem,) = preflight_problems("jitsi_web", facts={
-        "distribution": "Debian", "distribution_major_version": "11", "distribution_version": "11.9"})
+        "distribution": "Debian", "distribution_major_version": "11",
+        "distribution_version": "11.9"})
     assert problem == "The jitsi_web role supports Debian 12 and 13; this host runs Debian 11.9."
 
 

@@ -102,7 +102,8 @@ def test_preflight_reports_every_problem_at_once():
 
 
 def test_the_domain_reaches_every_name_and_the_state_file():
-    t = templar("videobridge", {"videobridge_domain": "visio.example.org", "inventory_hostname": "m1",
+    t = templar("videobridge", {"videobridge_domain": "visio.example.org",
+                                "inventory_hostname": "m1",
                                 "_videobridge_current": {"uids": {"jvb": None}}})
     state = json.loads(t.template(trusted("{{ _videobridge_state_json }}")))
     assert state["domain"] == "visio.example.org"
