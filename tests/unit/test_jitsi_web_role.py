@@ -42,7 +42,8 @@ def test_preflight_accepts_good_settings(settings):
      "jitsi_web_default_language must be a language code such as fr (is French)."),
     ({"jitsi_web_stun_port": 70000}, "jitsi_web_stun_port must be a port, 1-65535 (is 70000)."),
     ({"jitsi_web_toolbar_buttons": ["camera", "recording", "etherpad"]},
-     "jitsi_web_toolbar_buttons has ['recording', 'etherpad']: sharedvideo, download, help,"),
+     "jitsi_web_toolbar_buttons has ['recording', 'etherpad'], which open a third-party service "
+     "(the role refuses sharedvideo, download, help,"),
     ({"jitsi_web_legal_urls": {"helpCentre": "https://jitsi.org/faq",
                                "privacy": f"https://{DOMAIN}/", "terms": f"https://{DOMAIN}/"}},
      "jitsi_web_legal_urls must hold helpCentre, privacy and terms as https:// URLs on "
