@@ -130,3 +130,13 @@ def test_preflight_reports_every_problem_at_once():
                                          "distribution_major_version": "24"})
     assert len(problems) == 3
     assert problems[0] == "The coturn role supports Debian 12 and 13; this host runs Ubuntu 24.04."
+
+
+def test_state_file_records_the_domain_it_serves():
+    import json
+
+    from role_files import templar, trusted
+
+    t = templar("coturn", {"coturn_realm": "visio.example.org", "ansible_facts": {}})
+    state = json.loads(t.template(trusted("{{ _coturn_state_json }}")))
+    assert state["domain"] == state["realm"] == "visio.example.org"
