@@ -4,7 +4,12 @@
 
 The host reader (plugins/modules/state.py) runs in one plain SSH exec (plugin_utils/host.py);
 its answer becomes this task's result, so `register:` gives the role its current state
-(`files`, `dirs`, `units`, `packages`, ...). Read-only: never changed, runs in check mode."""
+(`files`, `dirs`, `units`, `packages`, ...). Read-only: never changed, runs in check mode.
+
+A request asking for `connection` is read as the user the play connects as, never through
+become, whatever the play or the inventory says: sudo clears SSH_CONNECTION, and a role that
+must not cut the connection running the play (firewall, sshd) has to learn where THIS play
+connects from, to which port, as whom."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from ansible_collections.jitsi_sovereign.core.plugins.plugin_utils.host import r
 # The request's kinds (the reader's docstring says what each answers).
 KINDS = frozenset(("files", "dirs", "units", "packages", "sysctl", "commands", "digests",
                    "texts", "moduli", "links", "versions", "certs", "keys", "users", "groups",
-                   "apt"))
+                   "apt", "connection"))
 
 
 class ActionModule(ActionBase):
@@ -30,6 +35,12 @@ class ActionModule(ActionBase):
         if unknown:
             raise AnsibleActionFail(f"unknown request {', '.join(unknown)}: ask for "
                                     f"{', '.join(sorted(KINDS))}")
+        self._as_connecting_user = bool(request.get("connection"))
         result.update(read_host(self, request))
         result["changed"] = False
         return result
+
+    def _low_level_execute_command(self, cmd, sudoable=True, **kwargs):
+        # The one exec of read_host: no become for a `connection` read (see the docstring).
+        sudoable = sudoable and not getattr(self, "_as_connecting_user", False)
+        return super()._low_level_execute_command(cmd, sudoable=sudoable, **kwargs)

@@ -4,7 +4,8 @@
 """Read, in one process, what the role would otherwise ask with one task per item.
 
 Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
-  files:    {path: {sha1, mode, uid, gid} | null}    (content checksum and ownership)
+  files:    {path: {sha1, mode, uid, gid} | null}    (content checksum and ownership; null: no
+            such regular file; sha1 null: a file this reader may not read)
   dirs:     {path: {mode, uid, gid} | null}
   units:    {unit: {enabled, active}}                (systemctl show, one call)
   packages: [names not installed]                    (dpkg-query, one call)
@@ -25,6 +26,11 @@ Read-only. argv[1] is a JSON request; the answer is JSON on stdout:
             last changed, as ansible.builtin.apt's cache_valid_time measures it; unavailable:
             apt-get's errors when it simulates installing the names from the lists as they
             are ([]: it can), null when not simulated (no index, or lists older than valid_time)
+  connection: {ssh, client, server_port, user, uid, groups, authorized_keys}
+            (from "connection": true) the SSH connection running this read (SSH_CONNECTION: the
+            client address as its packets carry it, the server port; ssh false without one)
+            and the user it logged in as (its groups, its count of authorized keys). The
+            action runs a request holding "connection" as the connecting user (no become).
 This file is the host side of jitsi_sovereign.core.state: the action plugin of the same name
 runs it with `python3 -c` in one plain exec (plugins/plugin_utils/host.py), never as an
 Ansible module, so it needs nothing but Python's standard library on the host.
@@ -55,6 +61,11 @@ options:
   users: {description: User names; answers their uids under C(uids)., type: list, elements: str}
   groups: {description: Group names; answers their gids under C(gids)., type: list, elements: str}
   apt: {description: C(names) and C(valid_time); answers the package lists' state., type: dict}
+  connection:
+    description:
+      - Read the SSH connection running this task and the user it logged in as.
+      - The whole request is then read as that user, without become (sudo clears SSH_CONNECTION).
+    type: bool
 """
 
 EXAMPLES = r"""
@@ -82,8 +93,15 @@ import time
 def _file(path):
     try:
         st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    try:
         with open(path, "rb") as handle:
             digest = hashlib.sha1(handle.read()).hexdigest()  # noqa: S324 - same checksum as Ansible's
+    except PermissionError:  # read as a user (connection): it exists, its content is private
+        digest = None
     except OSError:
         return None
     return {"sha1": digest, "mode": f"{stat.S_IMODE(st.st_mode):04o}", "uid": st.st_uid, "gid": st.st_gid}
@@ -295,6 +313,37 @@ def _apt(req):
     return {"indexes": indexes, "age": age, "unavailable": unavailable}
 
 
+def _group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _connection():
+    """The SSH connection running this read, and the user it logged in as."""
+    import ipaddress  # here: ~3 ms that the other reads, every role's, need not pay
+
+    user = pwd.getpwuid(os.getuid())
+    keys = 0
+    try:
+        with open(os.path.join(user.pw_dir, ".ssh", "authorized_keys"), encoding="utf-8", errors="replace") as handle:
+            keys = sum(1 for line in handle if line.strip() and not line.lstrip().startswith("#"))
+    except OSError:
+        pass
+    # SSH_CONNECTION: client address, client port, server address, server port.
+    conn = os.environ.get("SSH_CONNECTION", "").split()
+    client, port = "", 0
+    if len(conn) == 4:
+        address = ipaddress.ip_address(conn[0].split("%")[0])
+        if address.version == 6 and address.ipv4_mapped:  # sshd on a dual-stack socket
+            address = address.ipv4_mapped
+        client, port = str(address), int(conn[3])
+    return {"ssh": len(conn) == 4, "client": client, "server_port": port, "user": user.pw_name,
+            "uid": user.pw_uid, "groups": sorted({_group_name(g) for g in {*os.getgroups(), user.pw_gid}}),
+            "authorized_keys": keys}
+
+
 def main():
     req = json.loads(sys.argv[1])
     out = {
@@ -316,6 +365,8 @@ def main():
     }
     if "apt" in req:
         out["apt"] = _apt(req["apt"])
+    if req.get("connection"):
+        out["connection"] = _connection()
     print(json.dumps(out))
 
 
