@@ -144,5 +144,5 @@ def test_an_unknown_feature_is_named_with_the_known_ones():
     (message,) = _validate(prosody_features=["polls", "features_identity", "pols"])
     assert message.startswith("value of prosody_features must be one or more of: speakerstats, ")
     assert message.endswith("Got no match for: pols")
-    default = SPECS["main"]["options"]["prosody_features"]["default"]
+    default = role_yaml("prosody", "defaults", "main.yml")["prosody_features"]
     assert _validate(prosody_features=default) == []

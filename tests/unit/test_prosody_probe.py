@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import yaml
+from role_files import assert_defaults_match_specs
 
 from jitsi_sovereign.checks import xmpp
 
@@ -39,12 +40,7 @@ def test_probe_is_standard_library_only():
 
 
 def test_defaults_match_argument_specs():
-    defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
-    specs = yaml.safe_load((ROLE / "meta/argument_specs.yml").read_text())
-    options = specs["argument_specs"]["main"]["options"]
-    assert set(defaults) == set(options)
-    for name, value in defaults.items():
-        assert options[name]["default"] == value, name
+    assert_defaults_match_specs("prosody")
 
 
 def test_no_secret_in_state_or_defaults():
