@@ -10,7 +10,7 @@ description:
     the host's python3 in one plain exec, like M(ansible.builtin.raw) - no module wrapper, no
     transfer; the JSON object it prints is the task's result.
   - For what a role must learn from the host that M(jitsi_sovereign.core.state) does not read
-    (the SSH connection's own addresses, a repository probe, a certificate check). The script
+    (a repository probe, the modules prosody loaded). The script
     must change nothing; it runs in check mode too.
 options:
   script: {description: The script's file name under the role's files/., type: str, required: true}
@@ -18,10 +18,11 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Find the address this connection comes from
+- name: Probe Jitsi's repository from the host (apt-get update of that source alone)
   jitsi_sovereign.core.probe:
-    script: connection.py
-  register: _firewall_probe
+    script: probe.py
+    args: ["{{ _jitsi_packages_probe_request | to_json }}"]
+  register: _jitsi_packages_probe
 """
 
 if __name__ == "__main__":
