@@ -8,8 +8,7 @@ is written.
 
 Returns the text unchanged, or fails the task with every problem (foreign hosts, wrong
 or forbidden keys, syntax error), each naming its key. The parsing and the rules live
-in jitsi_sovereign.confcheck.configjs (esprima), shared with the checks. Ansible loads
-this directory for playbooks/site.yml (and molecule's converge, which imports it).
+in jitsi_sovereign.confcheck.configjs (esprima), shared with the checks.
 """
 
 from __future__ import annotations
@@ -18,18 +17,11 @@ import shutil
 import subprocess
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.jitsi_sovereign.core.plugins.plugin_utils.confcheck import checker
 
 
 def _configjs(filter_name: str):
-    """The checker, imported on first use: Ansible loads this file for every task that
-    templates (esprima alone takes ~1 s to import), most of which never call it."""
-    try:
-        from jitsi_sovereign.confcheck import configjs
-    except ImportError as exc:  # pragma: no cover - the controller lacks the package
-        raise AnsibleFilterError(
-            f"{filter_name} needs the jitsi_sovereign package and esprima on the controller "
-            f"({exc}): run Ansible from the project's virtualenv") from None
-    return configjs
+    return checker("configjs", filter_name, "esprima")
 
 
 def _promises(configjs, domain: str, promises: dict) -> dict:

@@ -16,25 +16,17 @@ its key; a password's value is never shown.
 returns the parsed tree as plain data (no_log it when the file holds a secret).
 
 The parsing lives in jitsi_sovereign.confcheck.hocon, shared with the checks that read
-the files back from the host. Ansible loads this directory for playbooks/site.yml and
-for molecule's converge (it imports site.yml).
+the files back from the host.
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.jitsi_sovereign.core.plugins.plugin_utils.confcheck import checker
 
 
 def _hocon(filter_name: str):
-    """The parser, imported on first use: Ansible loads this file for every task that
-    templates, most of which never call it."""
-    try:
-        from jitsi_sovereign.confcheck import hocon
-    except ImportError as exc:  # pragma: no cover - the controller lacks the package
-        raise AnsibleFilterError(
-            f"{filter_name} needs the jitsi_sovereign package and pyhocon on the controller "
-            f"({exc}): run Ansible from the project's virtualenv") from None
-    return hocon
+    return checker("hocon", filter_name, "pyhocon")
 
 
 def _parse(hocon, text, name: str) -> dict:

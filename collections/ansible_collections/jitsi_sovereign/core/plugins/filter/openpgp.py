@@ -1,26 +1,19 @@
 """Filters over OpenPGP public keys, on the controller (jitsi_packages checks the key it
 ships before copying it): the Python is jitsi_sovereign.confcheck.openpgp.
 
-    {{ lookup('ansible.builtin.file', key) | openpgp_fingerprints }}  -> ['66A9...', ...]
-    {{ '66A9 CD05 ...' | openpgp_fingerprint_normalize }}              -> '66A9CD05...'
+    {{ lookup('ansible.builtin.file', key) | jitsi_sovereign.core.openpgp_fingerprints }}
+        -> ['66A9...', ...]
+    {{ '66A9 CD05 ...' | jitsi_sovereign.core.openpgp_fingerprint_normalize }} -> '66A9CD05...'
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from ansible.errors import AnsibleFilterError
+from ansible_collections.jitsi_sovereign.core.plugins.plugin_utils.confcheck import checker
 
 
 def _openpgp():
-    """Imported on first use: Ansible loads this file for every task that templates."""
-    try:
-        from jitsi_sovereign.confcheck import openpgp
-    except ImportError:  # ansible-playbook from another Python than the project's venv
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-        from jitsi_sovereign.confcheck import openpgp
-    return openpgp
+    return checker("openpgp", "openpgp_fingerprints")
 
 
 def openpgp_fingerprints(content):
