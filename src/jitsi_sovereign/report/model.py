@@ -6,9 +6,10 @@ pass that did not run), its ``severity`` (a failed high-severity finding makes t
 status 1), the ``evidence`` seen (technical lines, folded under the finding in HTML) and,
 when it failed, the ``fix``. ``reason`` says why a finding failed or was skipped.
 
-Texts are English; ``report.messages`` translates a finding by its ``id`` (and
-``params``) into French. The JSON form is ``Report.to_dict()``, validated by
-``report/schema/report-v1.json`` (``SCHEMA_VERSION``).
+Texts are English; ``texts`` carries the other languages where the finding is made,
+``{"fr": {"title": ..., "reason": ..., "fix": ...}}`` (a field left out falls back to
+English), so that a check's wording lives in one place. The JSON form is
+``Report.to_dict()``, validated by ``report/schema/report-v1.json`` (``SCHEMA_VERSION``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Finding:
     reason: str = ""  # why it failed or was skipped ("" when passed)
     fix: str = ""  # what to do when it failed
     evidence: list[str] = field(default_factory=list)  # what was seen (technical)
-    params: dict[str, Any] = field(default_factory=dict)  # values for the translations
+    params: dict[str, Any] = field(default_factory=dict)  # the values measured, for JSON readers
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)  # {"fr": {"title": ...}}
     host: str = ""  # verify: the inventory host; audit: the audited name
     duration: float = 0.0
 
@@ -52,6 +54,10 @@ class Finding:
             raise ValueError(f"finding {self.id}: severity {self.severity!r} not in {SEVERITIES}")
         if self.status != PASSED and not self.reason:
             raise ValueError(f"finding {self.id}: a {self.status} finding needs its reason")
+
+    def text(self, name: str, lang: str = "en") -> str:
+        """``title``, ``reason`` or ``fix`` in ``lang``, English where not translated."""
+        return self.texts.get(lang, {}).get(name) or getattr(self, name)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
