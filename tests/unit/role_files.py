@@ -134,7 +134,8 @@ def preflight_problems(role: str, facts: dict | None = None, **over: Any) -> lis
     for task in role_yaml(role, "tasks", "preflight.yml"):
         if "ansible.builtin.assert" not in task or "_rules" not in task.get("vars", {}):
             continue
-        t = templar(role, {**trusted(task["vars"]), "ansible_facts": facts or FACTS,
+        facts = FACTS if facts is None else facts
+        t = templar(role, {**trusted(task["vars"]), "ansible_facts": facts,
                            "ansible_check_mode": False, "inventory_hostname": "meet1",
                            **over})
         problems += t.template(trusted("{{ _problems }}"))

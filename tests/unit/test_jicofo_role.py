@@ -26,7 +26,7 @@ def test_preflight_follows_prosody_through_the_project_variables():
 @pytest.mark.parametrize(("settings", "words"), [
     ({"jicofo_domain": "203.0.113.7"},
      "jicofo_domain must be the meeting's host name (is 203.0.113.7): set jitsi_sovereign_domain"),
-    ({"jicofo_domain": ""}, "jicofo_domain must be the meeting's host name (is ): set"),
+    ({"jicofo_domain": ""}, "jicofo_domain must be the meeting's host name (is not set): set"),
     ({"prosody_domain": "chat.example.org"},
      f"prosody serves chat.example.org but jicofo_domain is {DOMAIN}: focus could not log in"),
     ({"prosody_auth": "token"},

@@ -284,7 +284,7 @@ def test_preflight_accepts_the_defaults():
 
 @pytest.mark.parametrize(("settings", "words"), [
     ({"nginx_server_name": "meet_1.example.org"},
-     "nginx_server_name must be a host name such as meet.example.org (is meet_1.example.org)"),
+     "nginx_server_name must be the meeting's host name (is meet_1.example.org)"),
     ({"nginx_https_port": "80"}, "nginx_https_port must be a port (1-65535) other than 80 (is 80)"),
     ({"nginx_https_port": 70000}, "nginx_https_port must be a port (1-65535) other than 80"),
     ({"nginx_hsts_max_age": 3600}, "nginx_hsts_max_age must be at least 15552000, six months"),
@@ -324,7 +324,8 @@ def test_preflight_without_the_meeting_domain_says_so_once():
     t.available_variables = {k: v for k, v in t.available_variables.items()
                              if k != "jitsi_sovereign_domain"}
     (problem,) = t.template(trusted("{{ _problems }}"))
-    assert problem.startswith("jitsi_sovereign_domain is not set")
+    assert problem.startswith("nginx_server_name must be the meeting's host name (is not set): set "
+                              "jitsi_sovereign_domain")
 
 
 @pytest.mark.parametrize(("csp", "fallback"), [

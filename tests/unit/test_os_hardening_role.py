@@ -85,7 +85,8 @@ def test_preflight_reports_every_problem_at_once():
                      facts={"distribution": "Debian", "distribution_version": "11.9",
                             "distribution_major_version": "11"})
     assert len(found) == 4
-    assert found[0] == "os_hardening supports Debian 12 and 13; this host runs Debian 11.9."
+    assert found[0] == ("The os_hardening role supports Debian 12 and 13; "
+                        "this host runs Debian 11.9.")
 
 
 # ------------------------------------------------------------------ what it writes

@@ -63,7 +63,7 @@ def test_preflight_accepts_the_defaults():
 @pytest.mark.parametrize(("settings", "words"), [
     ({"tls_domains": ["meet.example.org", "meet_example.org"]},
      "tls_domains must hold host names such as meet.example.org (not meet_example.org)"),
-    ({"tls_domains": []}, "tls_domains must hold host names such as meet.example.org (is empty)"),
+    ({"tls_domains": []}, "jitsi_sovereign_domain is not set: give the meeting FQDN"),
     ({"tls_domains": ["*.example.org"]},
      "A wildcard in tls_domains (*.example.org) needs tls_mode provided (is acme)"),
     ({"tls_domains": ["*.example.org"], "tls_mode": "selfsigned"}, "needs tls_mode provided"),
