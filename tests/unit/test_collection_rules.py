@@ -54,3 +54,21 @@ def test_a_role_without_facts_stops_in_its_preflight_with_that_message():
 ])
 def test_hostname(name, kwargs, ok):
     assert hostname(name, **kwargs) is ok
+
+
+upstream_version = plugin("filter", "system").FilterModule().filters()["upstream_version"]
+
+
+@pytest.mark.parametrize(("version", "upstream"), [
+    ("1:13.0.1-1+deb13u2", "13.0.1"),
+    ("0.12.3-1+deb12u1", "0.12.3"),
+    ("1.26.3-3", "1.26.3"),
+    ("1.22.1-9+deb12u2", "1.22.1"),
+    ("2.0.10184-1", "2.0.10184"),
+    ("13.0.1", "13.0.1"),
+    ("1.0~rc1-2", "1.0"),
+    ("", ""),
+    (None, ""),
+])
+def test_upstream_version(version, upstream):
+    assert upstream_version(version) == upstream

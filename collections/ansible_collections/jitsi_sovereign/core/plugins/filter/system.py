@@ -7,9 +7,16 @@
 
 gives ``{ok, msg}``: ok when the host runs a Debian release the roles are tested on (12
 and 13, as each role's meta/main.yml says), else the message naming what it runs; when
-the play gathered no facts, the message says to gather them."""
+the play gathered no facts, the message says to gather them.
+
+    {{ '1:13.0.1-1+deb13u2' | jitsi_sovereign.core.upstream_version }}  -> 13.0.1
+
+a Debian package version without its epoch, its revision and any suffix after the dotted
+numbers (what `is version(...)` compares)."""
 
 from __future__ import annotations
+
+import re
 
 RELEASES = ("12", "13")
 
@@ -29,6 +36,12 @@ def debian_rule(facts, role: str, releases=RELEASES) -> dict:
                              f"this host runs {running}."}
 
 
+def upstream_version(version) -> str:
+    text = str(version or "").split(":", 1)[-1].rsplit("-", 1)[0]
+    match = re.match(r"[0-9][0-9.]*", text)
+    return match.group(0).rstrip(".") if match else ""
+
+
 class FilterModule:
     def filters(self):
-        return {"debian_rule": debian_rule}
+        return {"debian_rule": debian_rule, "upstream_version": upstream_version}
