@@ -26,6 +26,7 @@ from jitsi_sovereign.checks.helpers import (
     TARGET_KEY,
     TLS_SCAN_TIMEOUT,
     background_result,
+    no_direct_route,
     outside_ports,
     require_state,
     require_web_state,
@@ -75,6 +76,20 @@ def _is_outside(item) -> bool:
     so do the test_outside_* checks of a component's module (e.g. coturn's TURN probes)."""
     return (item.module.__name__.rsplit(".", 1)[-1].startswith("test_outside")
             or item.name.startswith("test_outside"))
+
+
+@pytest.fixture(autouse=True)
+def _direct_route(request: pytest.FixtureRequest) -> None:
+    """Outside checks that go straight to the host's address are skipped, with the
+    reason, when deploy reaches the host through a jump host and this machine cannot
+    reach the address itself (helpers.no_direct_route); the SSH ones take deploy's route."""
+    item = request.node
+    if not _is_outside(item) or getattr(item, "originalname", item.name).startswith("test_ssh_"):
+        return
+    t = session_target(request.config)
+    problem = no_direct_route(t, request.config) if t is not None else None
+    if problem:
+        pytest.skip(problem)
 
 
 @pytest.fixture(scope="session")

@@ -166,6 +166,31 @@ def outside_ports(config: pytest.Config) -> dict:
     return cached
 
 
+def no_direct_route(t: Target, config: pytest.Config) -> str | None:
+    """Why what the internet sees cannot be probed from this machine, or None.
+
+    Only for a host that deploy reaches through jump hosts or a ProxyCommand: one TCP
+    connection straight to its address, on a port the firewall opens to everyone (else its
+    SSH port), tells whether this machine has a route of its own. Without one, a port
+    probe or a TLS scan would judge the route, not the host: the outside checks that go
+    straight to the address are skipped with this reason (the SSH ones take deploy's
+    route and still run)."""
+    if "no_direct_route" not in t.extra:
+        problem = None
+        through = t.route.through
+        if through:
+            port = (outside_ports(config).get("tcp_open") or [t.port])[0]
+            p = probes.probe_tcp(t.address, port, timeout=2.0)
+            if p.status not in ("open", "closed"):
+                problem = (f"{t.name} is reached {through}, and this machine has no direct "
+                           f"route to {t.address} (tcp/{port}: {p.status}, {p.detail}): what "
+                           "the internet sees cannot be probed from here. Run verify from a "
+                           "machine that reaches the address, or `jitsi-sovereign audit "
+                           "https://<domain>` from outside")
+        t.extra["no_direct_route"] = problem
+    return t.extra["no_direct_route"]
+
+
 def promised_ports(fw_state: dict, proto: str, public_only: bool = False) -> set[int]:
     """Ports of firewall.json's ``open`` list for a protocol (ranges expanded).
 
