@@ -109,7 +109,7 @@ TEXTS: dict[str, dict[str, str]] = {
 def finding(key: str, status: str, severity: str, *, reason: str = "", reason_fr: str = "",
             evidence: list[str] | None = None, params: dict[str, Any] | None = None) -> Finding:
     t = TEXTS[key]
-    fr = {"title": t["fr"], "fix": t["fr_fix"]}
+    fr = {"title": t["fr"], "fix": t["fr_fix"]} if status == FAILED else {"title": t["fr"]}
     if reason_fr:
         fr["reason"] = reason_fr
     return Finding(f"{AREA}.{key}", AREA, t["title"], status, severity, reason=reason,

@@ -323,7 +323,16 @@ def _describe_service(s: dict[str, str]) -> str:
 
 def _allocate(client, username: str, password: str, family: int | None = None
               ) -> turnprobe.Answer:
-    """Allocate (401 challenge, then with credentials); IPv6 relay when family is 2."""
+    """Allocate (401 challenge, then with credentials); IPv6 relay when family is 2.
+    Whatever was allocated is marked for ``_free``, even by an open relay's first answer."""
+    answer = _allocate_once(client, username, password, family)
+    if answer.ok and client.relayed is None:
+        client.relayed = ("?", 0)
+    return answer
+
+
+def _allocate_once(client, username: str, password: str, family: int | None
+                   ) -> turnprobe.Answer:
     if family is None:
         return client.allocate(username, password)
     attrs = [(turnprobe.REQUESTED_TRANSPORT, bytes([turnprobe.UDP_TRANSPORT, 0, 0, 0])),
@@ -340,8 +349,8 @@ def _allocate(client, username: str, password: str, family: int | None = None
     answer = client.request(turnprobe.ALLOCATE, attrs)
     if answer.ok:
         value = answer.message.get(turnprobe.XOR_RELAYED_ADDRESS) if answer.message else None
-        client.relayed = (turnprobe.parse_xor_address(value, answer.message.txid)
-                          if value else ("?", 0))  # freed by _free
+        if value:
+            client.relayed = turnprobe.parse_xor_address(value, answer.message.txid)
     return answer
 
 
