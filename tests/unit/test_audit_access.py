@@ -319,3 +319,36 @@ def test_guest_session_is_made_once(tmp_path):
         g = access.guest(ctx)
         assert len(server.behaviour.seen) == n
     assert g.services and g.services_ns == "urn:xmpp:extdisco:2"
+
+
+def test_a_silent_endpoint_is_waited_for_once():
+    """A server that accepts and never answers: each endpoint is tried once per audit
+    (websocket, then BOSH), not again for the guest domain; findings skipped, reasons given."""
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def loop():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        f = _by_id(access.run(_ctx(listener.getsockname()[1], timeout=0.5)))
+    finally:
+        stop.set()
+        thread.join(2)
+        for c in accepted:
+            c.close()
+        listener.close()
+    assert len(accepted) == 2
+    assert f["access.main_anonymous"].status == SKIPPED
+    assert "no answer within 0.5 s" in f["access.main_anonymous"].reason
+    assert f["access.guest_domain"].status == SKIPPED

@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures
 import ipaddress
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -170,7 +171,12 @@ def connect(ctx: AuditContext, eps: Endpoints, domain: str) -> tuple[xmpp.Sessio
     endpoint that works. Raises XmppError naming every endpoint's failure."""
     errors: list[str] = []
     origin = ctx.target.url.rstrip("/")
+    # An endpoint that did not work once is not waited for again in the same audit.
+    dead: dict[str, str] = ctx.cache.setdefault("access.dead_endpoints", {})
     for ep in eps.tried:
+        if ep.url in dead:
+            errors.append(dead[ep.url])
+            continue
         cls = xmpp.WsTransport if ep.kind == "websocket" else xmpp.BoshTransport
         transport = None
         try:
@@ -185,7 +191,8 @@ def connect(ctx: AuditContext, eps: Endpoints, domain: str) -> tuple[xmpp.Sessio
         except (OSError, xmpp.XmppError) as exc:
             if transport is not None:
                 transport.close()
-            errors.append(f"{ep}: {_describe(exc, ctx.target.timeout)}")
+            dead[ep.url] = f"{ep}: {_describe(exc, ctx.target.timeout)}"
+            errors.append(dead[ep.url])
     raise xmpp.XmppError("; ".join(errors) or "no XMPP endpoint in config.js")
 
 
@@ -404,8 +411,19 @@ def domains(cfg: Any, ctx: AuditContext) -> tuple[str, str | None, str, str]:
     return domain, guest, muc, focus
 
 
+def _once(ctx: AuditContext, key: str) -> threading.Lock:
+    """The lock that makes ``key`` once per audit, should areas run in threads."""
+    with ctx._lock:
+        return ctx.cache.setdefault(("lock", key), threading.Lock())
+
+
 def main_login(ctx: AuditContext) -> Login:
     """The anonymous login attempt on the main domain (made once; its session closed)."""
+    with _once(ctx, "access.main"):
+        return _main_login(ctx)
+
+
+def _main_login(ctx: AuditContext) -> Login:
     if "access.main" not in ctx.cache:
         cfg = config(ctx)
         login, session = anonymous_login(ctx, endpoints(ctx, cfg), domains(cfg, ctx)[0])
@@ -417,6 +435,11 @@ def main_login(ctx: AuditContext) -> Login:
 
 def guest(ctx: AuditContext) -> Guest:
     """The guest session's findings (made once per audit). Raises Skip without config.js."""
+    with _once(ctx, "access.guest"):
+        return _guest(ctx)
+
+
+def _guest(ctx: AuditContext) -> Guest:
     if "access.guest" in ctx.cache:
         return ctx.cache["access.guest"]
     cfg = config(ctx)
