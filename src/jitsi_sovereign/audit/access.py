@@ -18,6 +18,11 @@ is refused).
   "Communication with remote domains is not enabled" for a name it does not serve) makes
   its finding skipped with that reason: it cannot be judged from outside.
 
+What a probe leaves behind: a room the guest managed to create or enter is left at once
+(a MUC room in memory goes away with its last occupant); on a server whose focus accepts
+a guest (the finding fails), jicofo starts a conference for a random room name, which it
+ends when nobody joins. Nothing is left on a server that refuses.
+
 The guest session is made once per audit (``guest(ctx)``, cached): the turn area reads
 the TURN credentials the server hands to that guest (XEP-0215) from it. Passwords it
 receives stay in memory, never in a finding.

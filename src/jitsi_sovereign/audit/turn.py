@@ -364,6 +364,14 @@ def _free(client) -> None:
         client.close()
 
 
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _peer_outcome(answer: turnprobe.Answer) -> str:
     if answer.ok:
         return "ALLOWED"
@@ -475,17 +483,17 @@ def _peers_skipped(why: str) -> Finding:
 def _with_relay(ctx: AuditContext, creds: Credentials, timeout: float) -> list[Finding]:
     udp = creds.udp
     results: list[tuple[str, str, str]] = []  # (peer, what, outcome)
+    own = [(udp.address, "the TURN server itself")]
+    if ctx.target.address != udp.address:
+        own.append((ctx.target.address, "the audited web server"))
     client = CLIENT(udp.address, udp.port, timeout=timeout, tries=2)
     try:
         answer = _allocate(client, creds.username, creds.password)
         ev = [f"Allocate with the credentials ({creds.source}) to {udp}/udp: {answer}"]
         if answer.ok:
-            relayed = client.relayed
+            relayed = client.relayed if client.relayed and _is_ip(client.relayed[0]) else None
             if relayed:
                 ev.append(f"relayed address: {relayed[0]}")
-            own = [(udp.address, "the TURN server itself")]
-            if ctx.target.address != udp.address:
-                own.append((ctx.target.address, "the audited web server"))
             if relayed and relayed[0] not in (udp.address, ctx.target.address):
                 own.append((relayed[0], "the relay's own address"))
             for peer, what in PEERS_V4 + [p for p in own if ":" not in p[0]]:
@@ -502,6 +510,7 @@ def _with_relay(ctx: AuditContext, creds: Credentials, timeout: float) -> list[F
                                   "refuse de servir."),
                 _peers_skipped(reason)]
     alloc = finding("allocate", PASSED, MEDIUM, evidence=ev)
+    peers_v6 = PEERS_V6 + [p for p in own if ":" in p[0]]
     # IPv6 peers through an IPv6 relay (RFC 8656 REQUESTED-ADDRESS-FAMILY)
     client6 = CLIENT(udp.address, udp.port, timeout=timeout, tries=2)
     try:
@@ -511,13 +520,13 @@ def _with_relay(ctx: AuditContext, creds: Credentials, timeout: float) -> list[F
             v6 += f", relayed address {client6.relayed[0]}"
         alloc.evidence.append(v6)
         if answer6.ok:
-            for peer, what in PEERS_V6:
+            for peer, what in peers_v6:
                 results.append((peer, what, _peer_outcome(client6.create_permission(peer))))
         else:
-            for peer, what in PEERS_V6:
+            for peer, what in peers_v6:
                 results.append((peer, what, f"no IPv6 relay to reach it ({answer6})"))
     except OSError as exc:
-        for peer, what in PEERS_V6:
+        for peer, what in peers_v6:
             results.append((peer, what, f"IPv6 relay not tried: {exc}"))
     finally:
         _free(client6)
