@@ -58,6 +58,9 @@ GOOD_CONFIG = """var config = {
 """
 
 JS = {"Content-Type": "application/javascript"}
+# TLS 1.2 suites of Mozilla's intermediate profile (ECDSA certificate); None: Python's
+# default list, which also has CBC suites.
+AEAD = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
 
 
 def _cert(subject: str, issuer_key, issuer_name, key, *, ca: bool, days: int = 90,
@@ -161,7 +164,7 @@ def _handler(site: Site, tls: bool):
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, *, days: int = 90) -> Iterator[Site]:
+def serve(tmp_path: Path, *, days: int = 90, ciphers: str | None = AEAD) -> Iterator[Site]:
     cafile, chain, key = make_pki(tmp_path, days=days)
     https = ThreadingHTTPServer(("127.0.0.1", 0), None)  # type: ignore[arg-type]
     plain = ThreadingHTTPServer(("127.0.0.1", 0), None)  # type: ignore[arg-type]
@@ -171,6 +174,9 @@ def serve(tmp_path: Path, *, days: int = 90) -> Iterator[Site]:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(chain, key)
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+        ctx.set_ecdh_curve("prime256v1")  # Python's default list has curves Mozilla leaves out
     # The handshake happens in the request's thread (its first read), not in accept().
     https.socket = ctx.wrap_socket(https.socket, server_side=True,
                                    do_handshake_on_connect=False)

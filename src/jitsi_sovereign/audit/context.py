@@ -14,6 +14,13 @@ call from several threads):
     Why the server cannot be reached over HTTPS at all (connection refused, time-out,
     TLS handshake failure), None when it can.
 
+``ctx.web_app_missing() -> str | None``
+    Why the server does not serve Jitsi Meet's web app (its page does not load
+    libs/app.bundle.min.js, nor is that file served), None when it does. A server being
+    set up (the lab: Jitsi's own packages cannot be installed there) says so this way;
+    the checks that need Jitsi's own services (the videobridge's media port, joining a
+    meeting) are then SKIPPED with this reason.
+
 ``ctx.config_js() -> ServedConfig``
     The served ``/config.js`` read as the browser gets it (``ServedConfig`` below;
     ``.config`` is the ``var config = {...}`` object as plain Python values,
@@ -46,6 +53,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,9 +141,29 @@ class AuditContext:
                 self.cache[key] = fetch(self.target, path, tls=tls, port=port)
             return self.cache[key]
 
+    def head(self, path: str) -> Answer:
+        key = ("head", path)
+        if key not in self.cache:
+            self.cache[key] = fetch(self.target, path, tls=True, port=self.target.connect_port,
+                                    method="HEAD")
+        return self.cache[key]
+
     def https_error(self) -> str | None:
         answer = self.get("/")
         return answer.error
+
+    def web_app_missing(self) -> str | None:
+        page = self.get("/")
+        if page.error:
+            return f"the server does not answer over HTTPS ({page.error})"
+        if "app.bundle.min.js" in page.text:
+            return None
+        bundle = self.head("/libs/app.bundle.min.js")
+        if bundle.status == 200:
+            return None
+        return ("the Jitsi Meet web app is not served here: the page at / does not load "
+                "libs/app.bundle.min.js and GET /libs/app.bundle.min.js answers "
+                f"{bundle.status or bundle.error}")
 
     # ------------------------------------------------------------------ config.js
 
@@ -237,7 +265,9 @@ def permissive_tls() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # on purpose: old servers
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("ALL:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pass
