@@ -352,3 +352,13 @@ def test_a_silent_endpoint_is_waited_for_once():
     assert f["access.main_anonymous"].status == SKIPPED
     assert "no answer within 0.5 s" in f["access.main_anonymous"].reason
     assert f["access.guest_domain"].status == SKIPPED
+
+
+def test_an_endpoint_outside_the_audited_domain_is_not_contacted(tmp_path):
+    config = {**CONFIG, "websocket": "wss://xmpp.elsewhere.example/xmpp-websocket"}
+    f, _ = _run(tmp_path, None, config)
+    main = f["access.main_anonymous"]
+    assert main.status == PASSED  # over BOSH on the audited name
+    assert any("xmpp.elsewhere.example is not in the audited domain: not contacted" in e
+               for e in main.evidence)
+    assert any(e.startswith("XMPP endpoint: bosh") for e in main.evidence)

@@ -153,9 +153,23 @@ class Endpoints:
     notes: list[str] = field(default_factory=list)
 
 
+def own_domain(host: str, name: str) -> bool:
+    """``host`` is the audited name or a name in its domain (one label up from it, never
+    a bare top-level domain): where the audit may send packets besides the target."""
+    host, name = host.lower().rstrip("."), name.lower().rstrip(".")
+    parent = name.split(".", 1)[1] if name.count(".") >= 2 else name
+    return host in (name, parent) or host.endswith("." + parent)
+
+
 def endpoints(ctx: AuditContext, config: Any) -> Endpoints:
     t = ctx.target
     out = Endpoints([])
+
+    def where(host: str) -> str:
+        if not own_domain(host, t.name):
+            raise xmpp.XmppError(f"{host} is not in the audited domain: not contacted")
+        return resolve(host, t.timeout)
+
     for kind, key, default in (("websocket", "websocket", None), ("bosh", "bosh", "/http-bind")):
         url = config.get(key) or default
         if not isinstance(url, str) or not url:
@@ -165,7 +179,7 @@ def endpoints(ctx: AuditContext, config: Any) -> Endpoints:
         try:
             out.tried.append(xmpp.endpoint_from_url(
                 kind, url, base_name=t.name, base_port=t.port, address=t.address,
-                connect_port=t.connect_port, resolve=lambda h: resolve(h, t.timeout)))
+                connect_port=t.connect_port, resolve=where))
         except xmpp.XmppError as exc:
             out.notes.append(f"{kind} {url}: {exc}")
     return out

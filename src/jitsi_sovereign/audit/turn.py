@@ -205,11 +205,7 @@ class Credentials:
     why_none: str = ""
 
 
-def own_domain(host: str, name: str) -> bool:
-    """``host`` is the audited name or a name in its domain (one label up)."""
-    host, name = host.lower().rstrip("."), name.lower().rstrip(".")
-    parent = name.split(".", 1)[1] if name.count(".") >= 2 else name
-    return host in (name, parent) or host.endswith("." + parent)
+own_domain = access.own_domain
 
 
 def locate(ctx: AuditContext, host: str, port: int) -> Server:
