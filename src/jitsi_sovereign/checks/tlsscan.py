@@ -88,7 +88,21 @@ def scan(address: str, domain: str, port: int = 443, trust_store: Path | None = 
     return result
 
 
-def _sslyze(result: TlsScan, trust_store: Path | None) -> None:
+def scan_tls_only(address: str, domain: str, port: int = 443, trust_store: Path | None = None,
+                  timeout: float = 5.0) -> TlsScan:
+    """The sslyze part of ``scan`` alone (the audit makes its own HTTP requests); every
+    connection bounded by ``timeout`` (at least 1 s), two tries at most."""
+    start = time.monotonic()
+    result = TlsScan(address, domain, port)
+    try:
+        _sslyze(result, trust_store, timeout=timeout)
+    except Exception as exc:  # reported by every finding that needs the scan
+        result.error = f"{type(exc).__name__}: {exc}"
+    result.duration = time.monotonic() - start
+    return result
+
+
+def _sslyze(result: TlsScan, trust_store: Path | None, timeout: float | None = None) -> None:
     with warnings.catch_warnings():
         # sslyze's bundled stores hold an old root with a negative serial: not our concern
         warnings.simplefilter("ignore")
@@ -101,6 +115,9 @@ def _sslyze(result: TlsScan, trust_store: Path | None) -> None:
     request = sslyze.ServerScanRequest(
         server_location=sslyze.ServerNetworkLocation(hostname=result.domain, port=result.port,
                                                      ip_address=result.address),
+        network_configuration=sslyze.ServerNetworkConfiguration(
+            tls_server_name_indication=result.domain, network_timeout=max(1, round(timeout)),
+            network_max_retries=2) if timeout else None,
         scan_commands=set(moz.SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
         scan_commands_extra_arguments=extra)
     scanner = sslyze.Scanner(per_server_concurrent_connections_limit=10)
