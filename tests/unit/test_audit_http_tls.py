@@ -198,3 +198,25 @@ def test_mozilla_issues():
 
 def test_good_headers_unchanged():
     assert "blob:" in GOOD_HEADERS["Content-Security-Policy"]
+
+
+def test_tls_scan_is_bounded_in_time(site, monkeypatch):
+    """A scan that does not finish in time is reported as such, not waited for."""
+    import threading
+
+    from jitsi_sovereign.checks import tlsscan
+
+    release = threading.Event()
+
+    def stalled(*args, **kwargs):
+        release.wait(10)
+        return TlsScan("127.0.0.1", NAME)
+
+    monkeypatch.setattr(tlsscan, "scan_tls_only", stalled)
+    monkeypatch.setattr(tls, "SCAN_LIMIT_TIMEOUTS", 0.2)
+    try:
+        found = by_id(tls.run(site.context(timeout=1)))
+    finally:
+        release.set()
+    f = found["tls.protocols"]
+    assert f.status == "skipped" and "did not finish within 0.2 s" in f.reason
