@@ -70,7 +70,7 @@ def _cert(subject: str, issuer_key, issuer_name, key, *, ca: bool, days: int = 9
          .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
          .issuer_name(issuer_name).public_key(key.public_key())
          .serial_number(x509.random_serial_number())
-         .not_valid_before(now - dt.timedelta(hours=1))
+         .not_valid_before(min(now, now + dt.timedelta(days=days)) - dt.timedelta(days=1))
          .not_valid_after(now + dt.timedelta(days=days))
          .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if ca:

@@ -220,3 +220,14 @@ def test_tls_scan_is_bounded_in_time(site, monkeypatch):
         release.set()
     f = found["tls.protocols"]
     assert f.status == "skipped" and "did not finish within 0.2 s" in f.reason
+
+
+@pytest.mark.parametrize(("days", "severity"), [(10, "high"), (-2, "high")])
+def test_short_lived_or_expired_certificate(tmp_path, days, severity):
+    with serve(tmp_path, days=days) as site:
+        found = by_id(tls.run(site.jitsi().context()))
+    e = found["tls.expiry"]
+    assert (e.status, e.severity) == ("failed", severity)
+    assert ("expired" in e.reason) == (days < 0)
+    if days < 0:  # an expired chain is not trusted either
+        assert found["tls.chain"].status == "failed"
