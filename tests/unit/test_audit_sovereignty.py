@@ -3,6 +3,8 @@ a loopback HTTPS site (tests/unit/audit_site.py): --connect-to 127.0.0.1:PORT, -
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from audit_site import GOOD_CONFIG, JS, serve
 
@@ -183,6 +185,8 @@ def test_syntax_error_is_a_failed_finding_not_a_traceback(site):
     c = found["sovereignty.config_js"]
     assert (c.status, c.severity) == ("failed", "high")
     assert "line 2" in c.reason.lower()
+    if shutil.which("node"):
+        assert "node --check: SyntaxError" in c.reason
     assert found["sovereignty.gravatar"].status == "skipped"
     assert context.fatal_error(list(found.values())) is None  # it is Jitsi, just broken
 
@@ -246,3 +250,19 @@ def test_unreachable_is_skipped_with_the_reason(tmp_path):
     found = sovereignty.run(ctx)
     assert {f.status for f in found} == {"skipped"}
     assert "connection refused" in found[0].reason
+
+
+def test_newer_syntax_is_skipped_not_failed(site):
+    """Valid JavaScript the reader (ECMAScript 2017) cannot parse: no false failure."""
+    import shutil
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the syntax error cannot be confirmed or refuted")
+    site.jitsi(GOOD_CONFIG + "var muc = config.hosts?.muc ?? 'x';\n")
+    ctx = site.context()
+    with pytest.raises(context.Unsupported, match="valid JavaScript"):
+        ctx.config_js()
+    found = by_id(sovereignty.run(ctx))
+    assert found["sovereignty.jitsi"].status == "passed"
+    assert found["sovereignty.config_js"].status == "skipped"
+    assert "ECMAScript 2017" in found["sovereignty.hosts"].reason

@@ -31,7 +31,9 @@ call from several threads):
     * ``RateLimited``: the server answered 429 (after one short, bounded retry);
     * ``NotJitsi``: the server answers but is not a Jitsi Meet server (no /config.js, or
       one that declares no ``config`` object, or an HTML page instead);
-    * ``Unreadable``: /config.js exists but cannot be read (syntax error, other status).
+    * ``Unreadable``: /config.js exists but cannot be read (syntax error, other status);
+    * ``Unsupported``: valid JavaScript (``node --check``, when node is installed) that
+      the reader (esprima, ECMAScript 2017) cannot parse.
 
     An area that needs config.js catches ``Skip`` and reports its findings skipped with
     ``str(exc)``; the sovereignty area reports the failure itself (``sovereignty.config_js``
@@ -49,8 +51,10 @@ it is not a Jitsi Meet server: ``sovereignty.jitsi``), None otherwise. The CLI s
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 import warnings
@@ -83,6 +87,11 @@ class NotJitsi(Skip):
 
 class Unreadable(Skip):
     """/config.js (or interface_config.js) is served but cannot be read."""
+
+
+class Unsupported(Skip):
+    """/config.js is valid JavaScript (node --check) in a syntax newer than the audit's
+    reader (esprima: ECMAScript 2017): its settings cannot be read."""
 
 
 @dataclass
@@ -230,8 +239,7 @@ class AuditContext:
         try:
             read = configread.read(text, name)
         except configjs.ConfigJsError as exc:
-            raise Unreadable(f"{url} cannot be read as JavaScript ({exc}): a browser stops "
-                             "at the same error and the meeting page does not start") from None
+            raise _syntax_error(url, text, str(exc), self.target.timeout) from None
         if read.config is None:
             raise NotJitsi(f"{url} declares no `{name}` object: this does not look like "
                            "a Jitsi Meet server") if main else \
@@ -242,6 +250,30 @@ class AuditContext:
         except configjs.ConfigJsError as exc:
             strict = str(exc)
         return ServedConfig(url, text, read.config, read.hosts, read.computed, strict)
+
+
+def _syntax_error(url: str, text: str, error: str, timeout: float) -> Skip:
+    """Unreadable, confirmed by ``node --check`` when node is installed; Unsupported when
+    node parses what esprima (ECMAScript 2017) does not."""
+    node = shutil.which("node")
+    if node is None:
+        return Unreadable(f"{url} cannot be read as JavaScript ({error}; esprima, ECMAScript "
+                          "2017): the meeting page does not start if a browser fails the same")
+    try:
+        checked = subprocess.run([node, "--check"], input=text.encode(), capture_output=True,
+                                 timeout=max(5.0, 2 * timeout), check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Unreadable(f"{url} cannot be read as JavaScript ({error}); node --check could "
+                          f"not confirm it: {exc}")
+    if checked.returncode == 0:
+        return Unsupported(f"{url} is valid JavaScript (node --check) in a syntax newer than "
+                           f"the audit's reader, ECMAScript 2017 ({error}): its settings "
+                           "could not be read")
+    lines = checked.stderr.decode(errors="replace").strip().splitlines()
+    node_error = next((line for line in lines if "Error" in line), lines[-1] if lines else "")
+    return Unreadable(f"{url} cannot be read as JavaScript ({error}; node --check: "
+                      f"{node_error}): a browser stops at the same error and the meeting page "
+                      "does not start")
 
 
 def fatal_error(findings: list) -> str | None:

@@ -34,6 +34,7 @@ from jitsi_sovereign.audit.context import (
     Skip,
     Unreachable,
     Unreadable,
+    Unsupported,
 )
 from jitsi_sovereign.audit.findings import FAILED, PASSED, SKIPPED, finding
 from jitsi_sovereign.report.model import HIGH, INFO, LOW, MEDIUM, Finding
@@ -139,6 +140,12 @@ def run(ctx: AuditContext) -> list[Finding]:
                    fr_fix="Corriger le fichier config.js du serveur.")] + [
             _f(n, SKIPPED, reason="config.js cannot be read",
                fr_reason="Le fichier config.js n'a pas pu être lu.") for n in rest]
+    except Unsupported as exc:
+        return [_f("jitsi", PASSED, evidence=["GET /config.js -> 200"]),
+                *(_f(n, SKIPPED, reason=str(exc),
+                     fr_reason="La configuration est écrite dans une syntaxe JavaScript trop "
+                               "récente pour l'outil d'audit : ses réglages n'ont pas pu être "
+                               "lus.") for n in TITLES if n != "jitsi")]
     except (Unreachable, RateLimited, Skip) as exc:
         fr = ("Le serveur limite le nombre de requêtes : refaire l'audit plus tard."
               if isinstance(exc, RateLimited) else "Le fichier config.js n'a pas pu être obtenu.")
