@@ -60,6 +60,23 @@ def test_packaged_config_reads_like_a_browser_gets_it():
     assert read.hosts["meet-jit-si-turnrelay.jitsi.net"] == ["p2p.stunServers[0].urls"]
 
 
+@pytest.mark.parametrize("jaas", ["false", "true"])
+def test_if_with_a_known_condition(jaas):
+    """Jitsi's packaged file sets JaaS values under `if (enableJaaS)`: read only when
+    that branch runs."""
+    read = configread.read(f"var enableJaaS = {jaas};\nvar config = {{a: 1}};\n"
+                           "if (enableJaaS) {\n"
+                           "    config.dialInNumbersUrl = 'https://mapper.jitsi.net/dids';\n"
+                           "} else { config.b = 2; }\n"
+                           "if (window.x) { config.c = 3; }\n")
+    if jaas == "true":
+        assert read.config == {"a": 1, "dialInNumbersUrl": "https://mapper.jitsi.net/dids"}
+        assert read.hosts == {"mapper.jitsi.net": ["dialInNumbersUrl"]}
+    else:
+        assert read.config == {"a": 1, "b": 2}
+        assert read.hosts == {}
+
+
 def test_strings_outside_the_object_are_hosts_too():
     read = configread.read("var config = {};\nvar x = 'https://tracker.example.com/t.js';\n")
     assert read.hosts == {"tracker.example.com": ["line 2"]}
