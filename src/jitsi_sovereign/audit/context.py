@@ -10,6 +10,10 @@ call from several threads):
     protocols are allowed, so that a weak server is still audited. Never raises: a network
     or TLS error is ``Answer.error``.
 
+``ctx.prefetch()``
+    Starts the fetches below in the background (the tls area calls it first, so that
+    they overlap its scan); each is still made once.
+
 ``ctx.https_error() -> str | None``
     Why the server cannot be reached over HTTPS at all (connection refused, time-out,
     TLS handshake failure), None when it can.
@@ -50,6 +54,7 @@ it is not a Jitsi Meet server: ``sovereignty.jitsi``), None otherwise. The CLI s
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import shutil
 import socket
@@ -140,22 +145,38 @@ class AuditContext:
 
     # ------------------------------------------------------------------ HTTP
 
-    def get(self, path: str = "/", *, tls: bool = True, port: int | None = None) -> Answer:
-        port = port or (self.target.connect_port if tls else self.http_port)
-        key = ("get", tls, port, path)
+    def _once(self, key: Any, make: Any) -> Any:
+        """``make()`` once per audit for ``key`` (concurrent callers wait for the first)."""
         with self._lock:
-            lock = self.cache.setdefault(("lock", *key), threading.Lock())
+            lock = self.cache.setdefault(("lock", key), threading.Lock())
         with lock:
             if key not in self.cache:
-                self.cache[key] = fetch(self.target, path, tls=tls, port=port)
+                self.cache[key] = make()
             return self.cache[key]
 
+    def get(self, path: str = "/", *, tls: bool = True, port: int | None = None) -> Answer:
+        port = port or (self.target.connect_port if tls else self.http_port)
+        return self._once(("get", tls, port, path),
+                          lambda: fetch(self.target, path, tls=tls, port=port))
+
     def head(self, path: str) -> Answer:
-        key = ("head", path)
-        if key not in self.cache:
-            self.cache[key] = fetch(self.target, path, tls=True, port=self.target.connect_port,
-                                    method="HEAD")
-        return self.cache[key]
+        return self._once(("head", path), lambda: fetch(
+            self.target, path, tls=True, port=self.target.connect_port, method="HEAD"))
+
+    def prefetch(self) -> None:
+        """Start the shared fetches in the background (daemon threads, each bounded), so
+        that they overlap the TLS scan; the areas then find them done or wait for them."""
+        jobs = [lambda: self.get("/", tls=False), self.config_js, self.interface_config_js,
+                self.web_app_missing]
+
+        def quietly(job) -> None:
+            # A failure is not cached: the area that needs the result runs it again.
+            with contextlib.suppress(Exception):
+                job()
+
+        for job in jobs:
+            threading.Thread(target=quietly, args=(job,), daemon=True,
+                             name="audit-prefetch").start()
 
     def https_error(self) -> str | None:
         answer = self.get("/")
@@ -177,32 +198,22 @@ class AuditContext:
     # ------------------------------------------------------------------ config.js
 
     def config_js(self) -> ServedConfig:
-        with self._lock:
-            lock = self.cache.setdefault(("lock", "config.js"), threading.Lock())
-        with lock:
-            if "config.js" not in self.cache:
-                try:
-                    self.cache["config.js"] = self._served("/config.js", "config", True)
-                except Skip as exc:
-                    self.cache["config.js"] = exc
-            got = self.cache["config.js"]
+        got = self._once("config.js", lambda: _or_skip(
+            lambda: self._served("/config.js", "config", True)))
         if isinstance(got, Skip):
             raise got
         return got
 
     def interface_config_js(self) -> ServedConfig | None:
-        with self._lock:
-            lock = self.cache.setdefault(("lock", "interface_config.js"), threading.Lock())
-        with lock:
-            if "interface_config.js" not in self.cache:
-                try:
-                    got: Any = self._served("/interface_config.js", "interfaceConfig", False)
-                except NotJitsi:
-                    got = None
-                except Skip as exc:
-                    got = exc
-                self.cache["interface_config.js"] = got
-            got = self.cache["interface_config.js"]
+        def make() -> Any:
+            try:
+                return self._served("/interface_config.js", "interfaceConfig", False)
+            except NotJitsi:
+                return None
+            except Skip as exc:
+                return exc
+
+        got = self._once("interface_config.js", make)
         if isinstance(got, Skip):
             raise got
         return got
@@ -250,6 +261,13 @@ class AuditContext:
         except configjs.ConfigJsError as exc:
             strict = str(exc)
         return ServedConfig(url, text, read.config, read.hosts, read.computed, strict)
+
+
+def _or_skip(make: Any) -> Any:
+    try:
+        return make()
+    except Skip as exc:
+        return exc
 
 
 def _syntax_error(url: str, text: str, error: str, timeout: float) -> Skip:

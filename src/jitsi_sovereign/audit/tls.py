@@ -49,6 +49,7 @@ def scan(ctx: AuditContext) -> tlsscan.TlsScan:
 
 
 def run(ctx: AuditContext) -> list[Finding]:
+    ctx.prefetch()  # the other areas' fetches overlap the scan
     error = ctx.https_error()
     if error:
         return [finding(
