@@ -3,6 +3,7 @@ made-up probe results, and a whole audit (engine.run) of the loopback site."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -123,5 +124,6 @@ def test_whole_audit_of_the_loopback_site_runs_every_area(tmp_path):
         assert any(i.startswith(area + ".") for i in ids), area
     mine = [f for f in report.findings if f.area in ("tls", "http", "sovereignty", "network")]
     assert all(f.texts.get("fr", {}).get("title") for f in mine)
+    json.dumps(report.to_dict())  # every finding's params and evidence are plain data
     media = next(f for f in report.findings if f.id == "network.media_udp")
     assert media.status == "skipped"  # loopback: nothing on 10000/udp, and no web app served

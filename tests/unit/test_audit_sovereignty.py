@@ -150,6 +150,13 @@ def test_stun_of_the_same_organisation_passes(site):
     assert found["sovereignty.stun"].status == "passed", found["sovereignty.stun"].reason
 
 
+def test_stun_at_the_server_address_is_its_own(site):
+    site.jitsi(GOOD_CONFIG.replace("stun:meet.test:3478", "stun:127.0.0.1:3478"))
+    found = by_id(sovereignty.run(site.context()))
+    assert found["sovereignty.stun"].status == "passed", found["sovereignty.stun"].reason
+    assert found["sovereignty.hosts"].status == "passed"
+
+
 def test_unknown_outside_host_is_medium(site):
     site.jitsi(GOOD_CONFIG.replace("doNotStoreRoom: true,",
                                    "doNotStoreRoom: true, legalUrls: {privacy: "
