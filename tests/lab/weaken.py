@@ -6,7 +6,8 @@
 Each is a context manager built on ``edited(host, path, transform, reload)``: the file is
 copied aside on the host first (``<path>.jsov-weaken``, mode and owner kept), rewritten
 with ``transform(text)`` (which must change it), the service reloaded; on exit the copy
-is moved back and the service reloaded again. Reuse ``edited`` for other weakenings
+is moved back, the service reloaded again, and the file read back (it must be what it
+was). Reuse ``edited`` for other weakenings
 (prosody, coturn: pass their reload command).
 """
 
@@ -54,6 +55,8 @@ def edited(host, path: str, transform: Callable[[str], str], reload: str) -> Ite
         yield changed
     finally:
         _sh(host, f"mv {backup} {q}" + (f" && {reload}" if reload else ""))
+    if read(host, path) != original:
+        raise AssertionError(f"{path} on {host.name} is not back to what it was")
 
 
 def _replace(old: str, new: str) -> Callable[[str], str]:
