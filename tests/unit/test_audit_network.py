@@ -127,3 +127,17 @@ def test_whole_audit_of_the_loopback_site_runs_every_area(tmp_path):
     json.dumps(report.to_dict())  # every finding's params and evidence are plain data
     media = next(f for f in report.findings if f.id == "network.media_udp")
     assert media.status == "skipped"  # loopback: nothing on 10000/udp, and no web app served
+
+
+def test_web_app_seen_from_its_page_or_bundle(tmp_path):
+    with serve(tmp_path) as site:
+        site.jitsi()
+        assert "answers 404" in site.context().web_app_missing()
+        site.routes["/libs/app.bundle.min.js"] = (200, {"Content-Type": "application/javascript"},
+                                                  "x")
+        assert site.context().web_app_missing() is None
+        assert "https HEAD /libs/app.bundle.min.js" in site.requests
+        del site.routes["/libs/app.bundle.min.js"]
+        site.routes["/"] = (200, {"Content-Type": "text/html"},
+                            '<script src="libs/app.bundle.min.js?v=1"></script>')
+        assert site.context().web_app_missing() is None
