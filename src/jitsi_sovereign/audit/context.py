@@ -10,6 +10,9 @@ call from several threads):
     protocols are allowed, so that a weak server is still audited. Never raises: a network
     or TLS error is ``Answer.error``.
 
+``ctx.head(path) -> Answer``
+    The same with HEAD (no body).
+
 ``ctx.prefetch()``
     Starts the fetches below in the background (the tls area calls it first, so that
     they overlap its scan); each is still made once.
