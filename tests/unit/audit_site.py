@@ -70,7 +70,7 @@ def _cert(subject: str, issuer_key, issuer_name, key, *, ca: bool, days: int = 9
          .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
          .issuer_name(issuer_name).public_key(key.public_key())
          .serial_number(x509.random_serial_number())
-         .not_valid_before(now - dt.timedelta(hours=1))
+         .not_valid_before(min(now, now + dt.timedelta(days=days)) - dt.timedelta(days=1))
          .not_valid_after(now + dt.timedelta(days=days))
          .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if ca:
@@ -140,8 +140,13 @@ def _handler(site: Site, tls: bool):
         def version_string(self) -> str:
             return site.headers.get("Server", "")
 
-        def do_GET(self) -> None:
-            site.requests.append(("https " if tls else "http ") + self.path)
+        def do_HEAD(self) -> None:
+            self.do_GET(body=False)
+
+        def do_GET(self, body: bool = True) -> None:
+            scheme = "https" if tls else "http"
+            site.requests.append(f"{scheme} {self.path}" if body else
+                                 f"{scheme} HEAD {self.path}")
             routes = site.routes if tls else site.plain_routes
             if self.path in routes:
                 status, headers, body = routes[self.path]
@@ -157,7 +162,8 @@ def _handler(site: Site, tls: bool):
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(data)
+            if body:
+                self.wfile.write(data)
             self.close_connection = True
 
     return Handler

@@ -198,3 +198,36 @@ def test_mozilla_issues():
 
 def test_good_headers_unchanged():
     assert "blob:" in GOOD_HEADERS["Content-Security-Policy"]
+
+
+def test_tls_scan_is_bounded_in_time(site, monkeypatch):
+    """A scan that does not finish in time is reported as such, not waited for."""
+    import threading
+
+    from jitsi_sovereign.checks import tlsscan
+
+    release = threading.Event()
+
+    def stalled(*args, **kwargs):
+        release.wait(10)
+        return TlsScan("127.0.0.1", NAME)
+
+    monkeypatch.setattr(tlsscan, "scan_tls_only", stalled)
+    monkeypatch.setattr(tls, "SCAN_LIMIT_TIMEOUTS", 0.2)
+    try:
+        found = by_id(tls.run(site.context(timeout=1)))
+    finally:
+        release.set()
+    f = found["tls.protocols"]
+    assert f.status == "skipped" and "did not finish within 0.2 s" in f.reason
+
+
+@pytest.mark.parametrize(("days", "severity"), [(10, "high"), (-2, "high")])
+def test_short_lived_or_expired_certificate(tmp_path, days, severity):
+    with serve(tmp_path, days=days) as site:
+        found = by_id(tls.run(site.jitsi().context()))
+    e = found["tls.expiry"]
+    assert (e.status, e.severity) == ("failed", severity)
+    assert ("expired" in e.reason) == (days < 0)
+    if days < 0:  # an expired chain is not trusted either
+        assert found["tls.chain"].status == "failed"

@@ -3,6 +3,7 @@ made-up probe results, and a whole audit (engine.run) of the loopback site."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -123,5 +124,20 @@ def test_whole_audit_of_the_loopback_site_runs_every_area(tmp_path):
         assert any(i.startswith(area + ".") for i in ids), area
     mine = [f for f in report.findings if f.area in ("tls", "http", "sovereignty", "network")]
     assert all(f.texts.get("fr", {}).get("title") for f in mine)
+    json.dumps(report.to_dict())  # every finding's params and evidence are plain data
     media = next(f for f in report.findings if f.id == "network.media_udp")
     assert media.status == "skipped"  # loopback: nothing on 10000/udp, and no web app served
+
+
+def test_web_app_seen_from_its_page_or_bundle(tmp_path):
+    with serve(tmp_path) as site:
+        site.jitsi()
+        assert "answers 404" in site.context().web_app_missing()
+        site.routes["/libs/app.bundle.min.js"] = (200, {"Content-Type": "application/javascript"},
+                                                  "x")
+        assert site.context().web_app_missing() is None
+        assert "https HEAD /libs/app.bundle.min.js" in site.requests
+        del site.routes["/libs/app.bundle.min.js"]
+        site.routes["/"] = (200, {"Content-Type": "text/html"},
+                            '<script src="libs/app.bundle.min.js?v=1"></script>')
+        assert site.context().web_app_missing() is None

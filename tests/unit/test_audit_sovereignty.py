@@ -3,6 +3,8 @@ a loopback HTTPS site (tests/unit/audit_site.py): --connect-to 127.0.0.1:PORT, -
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from audit_site import GOOD_CONFIG, JS, serve
 
@@ -56,6 +58,23 @@ def test_packaged_config_reads_like_a_browser_gets_it():
     assert c["gravatar"] == {"baseUrl": "https://www.gravatar.com/avatar/"}
     assert read.hosts["www.gravatar.com"] == ["gravatar.baseUrl"]
     assert read.hosts["meet-jit-si-turnrelay.jitsi.net"] == ["p2p.stunServers[0].urls"]
+
+
+@pytest.mark.parametrize("jaas", ["false", "true"])
+def test_if_with_a_known_condition(jaas):
+    """Jitsi's packaged file sets JaaS values under `if (enableJaaS)`: read only when
+    that branch runs."""
+    read = configread.read(f"var enableJaaS = {jaas};\nvar config = {{a: 1}};\n"
+                           "if (enableJaaS) {\n"
+                           "    config.dialInNumbersUrl = 'https://mapper.jitsi.net/dids';\n"
+                           "} else { config.b = 2; }\n"
+                           "if (window.x) { config.c = 3; }\n")
+    if jaas == "true":
+        assert read.config == {"a": 1, "dialInNumbersUrl": "https://mapper.jitsi.net/dids"}
+        assert read.hosts == {"mapper.jitsi.net": ["dialInNumbersUrl"]}
+    else:
+        assert read.config == {"a": 1, "b": 2}
+        assert read.hosts == {}
 
 
 def test_strings_outside_the_object_are_hosts_too():
@@ -131,6 +150,13 @@ def test_stun_of_the_same_organisation_passes(site):
     assert found["sovereignty.stun"].status == "passed", found["sovereignty.stun"].reason
 
 
+def test_stun_at_the_server_address_is_its_own(site):
+    site.jitsi(GOOD_CONFIG.replace("stun:meet.test:3478", "stun:127.0.0.1:3478"))
+    found = by_id(sovereignty.run(site.context()))
+    assert found["sovereignty.stun"].status == "passed", found["sovereignty.stun"].reason
+    assert found["sovereignty.hosts"].status == "passed"
+
+
 def test_unknown_outside_host_is_medium(site):
     site.jitsi(GOOD_CONFIG.replace("doNotStoreRoom: true,",
                                    "doNotStoreRoom: true, legalUrls: {privacy: "
@@ -183,6 +209,8 @@ def test_syntax_error_is_a_failed_finding_not_a_traceback(site):
     c = found["sovereignty.config_js"]
     assert (c.status, c.severity) == ("failed", "high")
     assert "line 2" in c.reason.lower()
+    if shutil.which("node"):
+        assert "node --check: SyntaxError" in c.reason
     assert found["sovereignty.gravatar"].status == "skipped"
     assert context.fatal_error(list(found.values())) is None  # it is Jitsi, just broken
 
@@ -246,3 +274,19 @@ def test_unreachable_is_skipped_with_the_reason(tmp_path):
     found = sovereignty.run(ctx)
     assert {f.status for f in found} == {"skipped"}
     assert "connection refused" in found[0].reason
+
+
+def test_newer_syntax_is_skipped_not_failed(site):
+    """Valid JavaScript the reader (ECMAScript 2017) cannot parse: no false failure."""
+    import shutil
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the syntax error cannot be confirmed or refuted")
+    site.jitsi(GOOD_CONFIG + "var muc = config.hosts?.muc ?? 'x';\n")
+    ctx = site.context()
+    with pytest.raises(context.Unsupported, match="valid JavaScript"):
+        ctx.config_js()
+    found = by_id(sovereignty.run(ctx))
+    assert found["sovereignty.jitsi"].status == "passed"
+    assert found["sovereignty.config_js"].status == "skipped"
+    assert "ECMAScript 2017" in found["sovereignty.hosts"].reason

@@ -13,8 +13,11 @@ declaration (``var subdir = '...'``, ``if (subdomain) {...}``) and values built 
   numbers, template literals, and identifiers declared earlier with a literal value (the
   SSI-substituted ``subdir`` and ``subdomain``); anything else (a function call, a
   condition) is left as ``None`` and its key listed in ``computed``;
-* collects every host named in ANY string of the file (``configjs.hosts_in``), with where
-  it was seen: the dotted key inside the object, else ``line N``.
+* follows ``if`` statements whose condition it knows (``if (enableJaaS)`` with ``var
+  enableJaaS = false``): the branch that runs is read, the other one ignored;
+* collects every host named in ANY string of the file that may run
+  (``configjs.hosts_in``), with where it was seen: the dotted key inside the object, else
+  ``line N``.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ def read(text: str, name: str = "config") -> ReadConfig:
     reader = _Reader(name)
     for stmt in program.body:
         reader.statement(stmt)
-    # Every string of the file, whatever statement holds it.
-    for line, value in _strings(program):
+    # Every string of the file, whatever statement holds it (but code that never runs:
+    # `if (enableJaaS) {...}` with `var enableJaaS = false;`).
+    for line, value in _strings(program, reader.dead):
         for host in hosts_in(value):
             where = reader.hosts.setdefault(host, [])
             if not where:
@@ -66,8 +70,21 @@ class _Reader:
         self.config: dict[str, Any] | None = None
         self.hosts: dict[str, list[str]] = {}
         self.computed: list[str] = []
+        self.dead: set[int] = set()  # id() of branches that never run
 
     def statement(self, stmt: Any) -> None:
+        if stmt.type == "IfStatement":
+            test = self._eval(stmt.test, "if", False)
+            branches = [stmt.consequent, stmt.alternate]
+            if test is _UNKNOWN:
+                return  # which branch runs is unknown: its assignments are not applied
+            taken, skipped = branches if test else branches[::-1]
+            if skipped is not None:
+                self.dead.add(id(skipped))
+            if taken is not None:
+                for sub in taken.body if taken.type == "BlockStatement" else [taken]:
+                    self.statement(sub)
+            return
         if stmt.type == "VariableDeclaration":
             for decl in stmt.declarations:
                 if decl.id.type != "Identifier":
@@ -207,9 +224,10 @@ def _member_path(node: Any) -> list[str] | None:
     return parts[::-1]
 
 
-def _strings(node: Any, depth: int = 0):
-    """(line, text) of every string literal and template part under ``node``."""
-    if depth > 200:
+def _strings(node: Any, dead: set[int], depth: int = 0):
+    """(line, text) of every string literal and template part under ``node``, except
+    under the nodes in ``dead``."""
+    if depth > 200 or id(node) in dead:
         return
     kind = getattr(node, "type", None)
     if kind == "Literal" and isinstance(node.value, str):
@@ -224,6 +242,6 @@ def _strings(node: Any, depth: int = 0):
         if isinstance(child, list):
             for item in child:
                 if hasattr(item, "type"):
-                    yield from _strings(item, depth + 1)
+                    yield from _strings(item, dead, depth + 1)
         elif hasattr(child, "type"):
-            yield from _strings(child, depth + 1)
+            yield from _strings(child, dead, depth + 1)

@@ -10,6 +10,13 @@ call from several threads):
     protocols are allowed, so that a weak server is still audited. Never raises: a network
     or TLS error is ``Answer.error``.
 
+``ctx.head(path) -> Answer``
+    The same with HEAD (no body).
+
+``ctx.prefetch()``
+    Starts the fetches below in the background (the tls area calls it first, so that
+    they overlap its scan); each is still made once.
+
 ``ctx.https_error() -> str | None``
     Why the server cannot be reached over HTTPS at all (connection refused, time-out,
     TLS handshake failure), None when it can.
@@ -31,7 +38,9 @@ call from several threads):
     * ``RateLimited``: the server answered 429 (after one short, bounded retry);
     * ``NotJitsi``: the server answers but is not a Jitsi Meet server (no /config.js, or
       one that declares no ``config`` object, or an HTML page instead);
-    * ``Unreadable``: /config.js exists but cannot be read (syntax error, other status).
+    * ``Unreadable``: /config.js exists but cannot be read (syntax error, other status);
+    * ``Unsupported``: valid JavaScript (``node --check``, when node is installed) that
+      the reader (esprima, ECMAScript 2017) cannot parse.
 
     An area that needs config.js catches ``Skip`` and reports its findings skipped with
     ``str(exc)``; the sovereignty area reports the failure itself (``sovereignty.config_js``
@@ -48,9 +57,12 @@ it is not a Jitsi Meet server: ``sovereignty.jitsi``), None otherwise. The CLI s
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 import warnings
@@ -83,6 +95,11 @@ class NotJitsi(Skip):
 
 class Unreadable(Skip):
     """/config.js (or interface_config.js) is served but cannot be read."""
+
+
+class Unsupported(Skip):
+    """/config.js is valid JavaScript (node --check) in a syntax newer than the audit's
+    reader (esprima: ECMAScript 2017): its settings cannot be read."""
 
 
 @dataclass
@@ -131,22 +148,38 @@ class AuditContext:
 
     # ------------------------------------------------------------------ HTTP
 
-    def get(self, path: str = "/", *, tls: bool = True, port: int | None = None) -> Answer:
-        port = port or (self.target.connect_port if tls else self.http_port)
-        key = ("get", tls, port, path)
+    def _once(self, key: Any, make: Any) -> Any:
+        """``make()`` once per audit for ``key`` (concurrent callers wait for the first)."""
         with self._lock:
-            lock = self.cache.setdefault(("lock", *key), threading.Lock())
+            lock = self.cache.setdefault(("lock", key), threading.Lock())
         with lock:
             if key not in self.cache:
-                self.cache[key] = fetch(self.target, path, tls=tls, port=port)
+                self.cache[key] = make()
             return self.cache[key]
 
+    def get(self, path: str = "/", *, tls: bool = True, port: int | None = None) -> Answer:
+        port = port or (self.target.connect_port if tls else self.http_port)
+        return self._once(("get", tls, port, path),
+                          lambda: fetch(self.target, path, tls=tls, port=port))
+
     def head(self, path: str) -> Answer:
-        key = ("head", path)
-        if key not in self.cache:
-            self.cache[key] = fetch(self.target, path, tls=True, port=self.target.connect_port,
-                                    method="HEAD")
-        return self.cache[key]
+        return self._once(("head", path), lambda: fetch(
+            self.target, path, tls=True, port=self.target.connect_port, method="HEAD"))
+
+    def prefetch(self) -> None:
+        """Start the shared fetches in the background (daemon threads, each bounded), so
+        that they overlap the TLS scan; the areas then find them done or wait for them."""
+        jobs = [lambda: self.get("/", tls=False), self.config_js, self.interface_config_js,
+                self.web_app_missing]
+
+        def quietly(job) -> None:
+            # A failure is not cached: the area that needs the result runs it again.
+            with contextlib.suppress(Exception):
+                job()
+
+        for job in jobs:
+            threading.Thread(target=quietly, args=(job,), daemon=True,
+                             name="audit-prefetch").start()
 
     def https_error(self) -> str | None:
         answer = self.get("/")
@@ -168,32 +201,22 @@ class AuditContext:
     # ------------------------------------------------------------------ config.js
 
     def config_js(self) -> ServedConfig:
-        with self._lock:
-            lock = self.cache.setdefault(("lock", "config.js"), threading.Lock())
-        with lock:
-            if "config.js" not in self.cache:
-                try:
-                    self.cache["config.js"] = self._served("/config.js", "config", True)
-                except Skip as exc:
-                    self.cache["config.js"] = exc
-            got = self.cache["config.js"]
+        got = self._once("config.js", lambda: _or_skip(
+            lambda: self._served("/config.js", "config", True)))
         if isinstance(got, Skip):
             raise got
         return got
 
     def interface_config_js(self) -> ServedConfig | None:
-        with self._lock:
-            lock = self.cache.setdefault(("lock", "interface_config.js"), threading.Lock())
-        with lock:
-            if "interface_config.js" not in self.cache:
-                try:
-                    got: Any = self._served("/interface_config.js", "interfaceConfig", False)
-                except NotJitsi:
-                    got = None
-                except Skip as exc:
-                    got = exc
-                self.cache["interface_config.js"] = got
-            got = self.cache["interface_config.js"]
+        def make() -> Any:
+            try:
+                return self._served("/interface_config.js", "interfaceConfig", False)
+            except NotJitsi:
+                return None
+            except Skip as exc:
+                return exc
+
+        got = self._once("interface_config.js", make)
         if isinstance(got, Skip):
             raise got
         return got
@@ -230,8 +253,7 @@ class AuditContext:
         try:
             read = configread.read(text, name)
         except configjs.ConfigJsError as exc:
-            raise Unreadable(f"{url} cannot be read as JavaScript ({exc}): a browser stops "
-                             "at the same error and the meeting page does not start") from None
+            raise _syntax_error(url, text, str(exc), self.target.timeout) from None
         if read.config is None:
             raise NotJitsi(f"{url} declares no `{name}` object: this does not look like "
                            "a Jitsi Meet server") if main else \
@@ -242,6 +264,37 @@ class AuditContext:
         except configjs.ConfigJsError as exc:
             strict = str(exc)
         return ServedConfig(url, text, read.config, read.hosts, read.computed, strict)
+
+
+def _or_skip(make: Any) -> Any:
+    try:
+        return make()
+    except Skip as exc:
+        return exc
+
+
+def _syntax_error(url: str, text: str, error: str, timeout: float) -> Skip:
+    """Unreadable, confirmed by ``node --check`` when node is installed; Unsupported when
+    node parses what esprima (ECMAScript 2017) does not."""
+    node = shutil.which("node")
+    if node is None:
+        return Unreadable(f"{url} cannot be read as JavaScript ({error}; esprima, ECMAScript "
+                          "2017): the meeting page does not start if a browser fails the same")
+    try:
+        checked = subprocess.run([node, "--check"], input=text.encode(), capture_output=True,
+                                 timeout=max(5.0, 2 * timeout), check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Unreadable(f"{url} cannot be read as JavaScript ({error}); node --check could "
+                          f"not confirm it: {exc}")
+    if checked.returncode == 0:
+        return Unsupported(f"{url} is valid JavaScript (node --check) in a syntax newer than "
+                           f"the audit's reader, ECMAScript 2017 ({error}): its settings "
+                           "could not be read")
+    lines = checked.stderr.decode(errors="replace").strip().splitlines()
+    node_error = next((line for line in lines if "Error" in line), lines[-1] if lines else "")
+    return Unreadable(f"{url} cannot be read as JavaScript ({error}; node --check: "
+                      f"{node_error}): a browser stops at the same error and the meeting page "
+                      "does not start")
 
 
 def fatal_error(findings: list) -> str | None:

@@ -34,6 +34,7 @@ from jitsi_sovereign.audit.context import (
     Skip,
     Unreachable,
     Unreadable,
+    Unsupported,
 )
 from jitsi_sovereign.audit.findings import FAILED, PASSED, SKIPPED, finding
 from jitsi_sovereign.report.model import HIGH, INFO, LOW, MEDIUM, Finding
@@ -139,6 +140,12 @@ def run(ctx: AuditContext) -> list[Finding]:
                    fr_fix="Corriger le fichier config.js du serveur.")] + [
             _f(n, SKIPPED, reason="config.js cannot be read",
                fr_reason="Le fichier config.js n'a pas pu être lu.") for n in rest]
+    except Unsupported as exc:
+        return [_f("jitsi", PASSED, evidence=["GET /config.js -> 200"]),
+                *(_f(n, SKIPPED, reason=str(exc),
+                     fr_reason="La configuration est écrite dans une syntaxe JavaScript trop "
+                               "récente pour l'outil d'audit : ses réglages n'ont pas pu être "
+                               "lus.") for n in TITLES if n != "jitsi")]
     except (Unreachable, RateLimited, Skip) as exc:
         fr = ("Le serveur limite le nombre de requêtes : refaire l'audit plus tard."
               if isinstance(exc, RateLimited) else "Le fichier config.js n'a pas pu être obtenu.")
@@ -149,7 +156,7 @@ def run(ctx: AuditContext) -> list[Finding]:
     except Skip as exc:
         interface, interface_error = None, str(exc)
     domain = str(served.get("hosts.domain") or ctx.target.name)
-    own = _Own(ctx.target.name, domain)
+    own = _Own(ctx.target.name, domain, ctx.target.address)
     return [
         _f("jitsi", PASSED, evidence=[f"GET {served.url} -> 200, declares `config`",
                                       f"hosts.domain: {served.get('hosts.domain')}"]),
@@ -168,18 +175,22 @@ def run(ctx: AuditContext) -> list[Finding]:
 
 
 class _Own:
-    """The server's own names: its name, hosts.domain, names under them, and names under
-    the parent of its name (meet.example.fr -> *.example.fr: the same organisation)."""
+    """The server's own names: its name, hosts.domain, names under them, names under
+    the parent of its name (meet.example.fr -> *.example.fr: the same organisation), and
+    the address the audit reaches it at."""
 
-    def __init__(self, name: str, domain: str) -> None:
+    def __init__(self, name: str, domain: str, address: str = "") -> None:
         self.roots = {name.lower(), domain.lower()}
         for n in list(self.roots):
             parent = n.split(".", 1)[1] if n.count(".") >= 2 else None
             if parent:
                 self.roots.add(parent)
+        self.address = address.lower()
 
     def __contains__(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
+        host = host.lower().rstrip(".").strip("[]")
+        if self.address and host == self.address:
+            return True
         return any(host == r or host.endswith("." + r) for r in self.roots)
 
 

@@ -11,6 +11,7 @@ failure), ``tls.mozilla`` (sslyze's Mozilla "intermediate" checker).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from jitsi_sovereign.audit.context import AuditContext
 from jitsi_sovereign.audit.findings import FAILED, PASSED, SKIPPED, finding
@@ -22,16 +23,33 @@ EXPIRY_FAIL_DAYS = 14
 EXPIRY_WARN_DAYS = 30
 
 
+# sslyze bounds each connection (the target's timeout, two tries) but makes hundreds of
+# them: a server that stalls every handshake would keep it busy for minutes. The audit
+# waits this many timeouts at most, then reports the scan as not finished.
+SCAN_LIMIT_TIMEOUTS = 6
+
+
 def scan(ctx: AuditContext) -> tlsscan.TlsScan:
-    """The sslyze scan of the target's HTTPS port, once per audit."""
+    """The sslyze scan of the target's HTTPS port, once per audit, bounded in time."""
     if "tls.scan" not in ctx.cache:
         t = ctx.target
-        ctx.cache["tls.scan"] = tlsscan.scan_tls_only(t.address, t.name, t.connect_port,
-                                                      t.cafile, timeout=t.timeout)
+        limit = SCAN_LIMIT_TIMEOUTS * t.timeout
+        done: list[tlsscan.TlsScan] = []
+        worker = threading.Thread(
+            target=lambda: done.append(tlsscan.scan_tls_only(
+                t.address, t.name, t.connect_port, t.cafile, timeout=t.timeout)),
+            daemon=True, name="audit-sslyze")
+        worker.start()
+        worker.join(limit)
+        ctx.cache["tls.scan"] = done[0] if done else tlsscan.TlsScan(
+            t.address, t.name, t.connect_port,
+            error=f"the scan did not finish within {limit:g} s (the server answers TLS "
+                  "handshakes too slowly, or not at all)")
     return ctx.cache["tls.scan"]
 
 
 def run(ctx: AuditContext) -> list[Finding]:
+    ctx.prefetch()  # the other areas' fetches overlap the scan
     error = ctx.https_error()
     if error:
         return [finding(
