@@ -293,6 +293,14 @@ def test_span_words(span, en, fr):
     assert personal.span_words(span, "en") == en and personal.span_words(span, "fr") == fr
 
 
+def test_fail2ban_output_read():
+    # as fail2ban 1.1 (Debian 13) prints it on a lab host
+    assert personal.fail2ban_value("`- 86400seconds\n") == "86400seconds"
+    assert personal.span_words(personal.fail2ban_value("`- 86400seconds"), "fr") == "1 jour"
+    assert personal.fail2ban_value("3600\n") == "3600"
+    assert personal.fail2ban_value("") is None
+
+
 def _items(**changes):
     states = {k: (dict(v) if isinstance(v, dict) else v) for k, v in SAMPLE_STATES.items()}
     states.update(changes)

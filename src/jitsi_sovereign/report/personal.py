@@ -349,6 +349,14 @@ def items(host: str, states: dict[str, dict | None], *, config: dict | None = No
     return out
 
 
+def fail2ban_value(output: str) -> str | None:
+    """``fail2ban-client get dbpurgeage`` prints "`- 86400seconds" (fail2ban 1.1): the value."""
+    lines = [ln for ln in output.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    return re.sub(r"^[`|\-\s]+", "", lines[-1]).strip() or None
+
+
 def read(target: Any) -> list[dict[str, Any]]:
     """The items of the host behind a ``checks.target.Target`` (state reads are cached:
     the checks read the same files). A host without a domain has no meeting stack: only
@@ -379,8 +387,7 @@ def read(target: Any) -> list[dict[str, Any]]:
             logrotate = None
     try:
         r = target.run("fail2ban-client get dbpurgeage")
-        purge = r.stdout.strip().splitlines()[-1].strip() if r.rc == 0 and r.stdout.strip() \
-            else None
+        purge = fail2ban_value(r.stdout) if r.rc == 0 else None
     except Exception:
         purge = None
     if not meeting:
