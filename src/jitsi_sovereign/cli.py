@@ -255,6 +255,7 @@ def audit(
 ) -> None:
     """Audit any Jitsi Meet server from outside; exit 1 when a high-severity check fails,
     2 when the audit cannot run."""
+    from jitsi_sovereign.audit import context as audit_context
     from jitsi_sovereign.audit import engine
     from jitsi_sovereign.audit.context import AuditContext
     from jitsi_sovereign.audit.target import parse_target
@@ -272,6 +273,11 @@ def audit(
                    tool_version=__version__).write_json(json_out)
         raise
     report = engine.run(AuditContext(target, turn_credentials=credentials))
+    # The areas' shared context says when a failed finding means the audit could not run
+    # at all (no HTTPS answer, not a Jitsi server): exit status 2, the findings still shown.
+    fatal = getattr(audit_context, "fatal_error", None)
+    if fatal is not None and not report.error:
+        report.error = fatal(report.findings)
     report.hosts = {target.name: {"address": target.address, "port": target.connect_port,
                                   "connect_to": target.connect_to}}
     print_report(console, report, lang)

@@ -109,6 +109,25 @@ def test_a_broken_area_is_a_failed_finding(monkeypatch, capsys, areas):
     assert "RuntimeError: parser gave up" in out
 
 
+def test_a_fatal_finding_exits_2_with_the_findings_shown(monkeypatch, capsys, tmp_path, areas):
+    """The areas' context names the findings that mean the audit could not run (no HTTPS
+    answer, not a Jitsi server): the report's error, exit 2, the findings still shown."""
+    areas[0]["tls"] = [Finding("tls.connect", "tls", "HTTPS answers", FAILED,
+                               reason="connection refused")]
+    monkeypatch.setattr("jitsi_sovereign.audit.context.fatal_error",
+                        lambda found: next((f"{f.id}: {f.reason}" for f in found
+                                            if f.id == "tls.connect" and f.status == FAILED),
+                                           None), raising=False)
+    code, out, _ = run_main(monkeypatch, capsys, "audit", "https://127.0.0.1/", "--json",
+                            str(tmp_path / "r.json"))
+    assert code == 2
+    assert "The check could not run: tls.connect: connection refused" in out
+    assert "Encryption (TLS)" in out and "Why: connection refused" in out
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["exit_code"] == 2 and doc["error"] == "tls.connect: connection refused"
+    jsonschema.validate(doc, SCHEMA)
+
+
 def test_turn_password_from_stdin_never_argv(monkeypatch, capsys, areas):
     code, out, err = run_main(monkeypatch, capsys, "audit", "https://127.0.0.1/",
                               "--turn-user", "alice", "--turn-password-stdin",

@@ -136,6 +136,7 @@ def test_terminal_summary_first_then_failures_high_first():
     assert "Web site protections" in area_lines[1] and re.search(r"0\s+2\s+0$", area_lines[1])
     failures = text[text.index("What does not hold"):]
     # high severity first: http.hsts and sovereignty before the low server token
+    assert "✗ failed [high] http.hsts" in failures
     assert failures.index("http.hsts") < failures.index("sovereignty.third_parties") \
         < failures.index("http.server_token")
     assert "What to do: add 'Strict-Transport-Security" in failures
@@ -146,9 +147,10 @@ def test_terminal_summary_first_then_failures_high_first():
 def test_terminal_in_french_uses_the_findings_french():
     text = _terminal(audit_report(), "fr")
     assert "Protections du site web" in text and "Ce qui n'est pas tenu" in text
-    assert "Que faire: demander à l'hébergeur" in text
-    assert "Pourquoi: l'application contacte www.gravatar.com" in text
-    assert "Pourquoi: Server: nginx/1.22.1" in text  # no French reason: English kept
+    assert "Que faire\u00a0: demander à l'hébergeur" in text
+    assert "Pourquoi\u00a0: l'application contacte www.gravatar.com" in text
+    assert "Pourquoi\u00a0: Server: nginx/1.22.1" in text  # no French reason: English kept
+    assert "✗ en défaut [faible] http.server_token" in text  # the severity, in words
 
 
 def test_terminal_error_and_empty():

@@ -59,7 +59,7 @@ def print_report(console: Console, report: Report, lang: str = "en") -> None:
     else:
         verdict = f"[bold red]FAILED[/]: {escape(t['verdict_failed'])}"
     console.print(f"[bold]{report.kind} {escape(report.target)}[/]  {verdict}", soft_wrap=True)
-    if report.error or not report.findings:
+    if not report.findings:
         return
     table = Table(box=None, show_header=True, pad_edge=False, header_style="bold")
     table.add_column("")
@@ -84,14 +84,15 @@ def print_report(console: Console, report: Report, lang: str = "en") -> None:
         console.print(f"[bold red]{escape(t['failures'])}[/]")
         for f in failed:
             sev = t.get(f"sev_{f.severity}", f.severity)
-            console.print(f"  [bold red]✗ {escape(t['failed'])}[/] [{escape(sev)}] "
+            console.print(f"  [bold red]✗ {escape(t['failed'])}[/] {escape(f'[{sev}]')} "
                           f"[bold]{escape(_label(f, many))}[/]  {escape(f.text('title', lang))}",
                           highlight=False)
-            console.print(f"      {escape(t['reason'])}: {escape(f.text('reason', lang))}",
+            console.print(f"      {escape(t['reason'] + t['colon'])} "
+                          f"{escape(f.text('reason', lang))}",
                           highlight=False)
             fix = f.text("fix", lang)
             if fix:
-                console.print(f"      [green]{escape(t['fix'])}[/]: {escape(fix)}",
+                console.print(f"      [green]{escape(t['fix'] + t['colon'])}[/] {escape(fix)}",
                               highlight=False)
     skipped = [f for f in report.findings if f.status == SKIPPED]
     if skipped:
