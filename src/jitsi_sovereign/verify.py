@@ -109,9 +109,7 @@ def to_finding(r: CheckResult, host_info: dict[str, Any] | None = None) -> model
     area, _ = split_check(r.check)
     where = r.host + (f" ({host_info['address']})" if host_info and host_info.get("address")
                       else "")
-    evidence = [f"check {r.check} on {where}"]
-    if r.reason:
-        evidence.append(r.reason)
+    evidence = [f"check {r.check} on {where}"]  # the reason is the finding's own
     return model.Finding(
         id=f"verify:{r.check}", area=area, title=r.title, status=r.status,
         severity=model.HIGH,

@@ -366,3 +366,19 @@ def test_hosting_variable_checked():
 
 def test_samples_hold_hostile_text():
     assert any(HOSTILE in f.evidence for f in audit_report().findings)
+
+
+def test_html_failures_are_cards_the_rest_compact_lists():
+    """Each failed finding is a card with its reason and fix; the skipped and passed ones
+    are listed per area (a skipped one with its reason), every one with its evidence."""
+    report = verify_report(repeat=3)
+    doc = html.render(report, "en")
+    counts = report.counts()
+    assert doc.count('<article class="finding failed"') == counts["failed"]
+    skipped = re.findall(r'<ul class="group skipped">(.*?)</ul>\n', doc, re.S)
+    passed = re.findall(r'<ul class="group passed">(.*?)</ul>\n', doc, re.S)
+    assert sum(block.count("<li id=") for block in skipped) == counts["skipped"]
+    assert sum(block.count("<li id=") for block in passed) == counts["passed"]
+    assert all("Why it was not checked:</strong>" in block for block in skipped)
+    assert doc.count("<details>") == len(report.findings) + len(report.personal_data)
+    assert doc.count('<div class="print-only">') == doc.count("<details>")
