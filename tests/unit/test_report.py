@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 from html.parser import HTMLParser
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -382,3 +384,25 @@ def test_html_failures_are_cards_the_rest_compact_lists():
     assert all("Why it was not checked:</strong>" in block for block in skipped)
     assert doc.count("<details>") == len(report.findings) + len(report.personal_data)
     assert doc.count('<div class="print-only">') == doc.count("<details>")
+
+
+def test_schema_and_template_ship_in_the_wheel():
+    """hatch puts every file of the package directory in the wheel (none is excluded nor
+    git-ignored): the schema and the template are package data next to the code (a wheel
+    built with `pip wheel .` lists report/schema/report-v1.json and
+    report/templates/report.html.j2)."""
+    import tomllib
+
+    from jitsi_sovereign import paths  # noqa: F401 - the package is importable as installed
+
+    root = Path(__file__).resolve().parents[2]
+    wheel = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"]["wheel"]
+    assert wheel["packages"] == ["src/jitsi_sovereign"]
+    assert not {"exclude", "only-include", "artifacts"} & set(wheel)
+    package = root / "src" / "jitsi_sovereign" / "report"
+    for rel in ("schema/report-v1.json", "templates/report.html.j2"):
+        assert (package / rel).is_file()
+        ignored = subprocess.run(["git", "-C", str(root), "check-ignore", "-q",
+                                  str(package / rel)], check=False)
+        assert ignored.returncode == 1, f"{rel} is git-ignored: hatch would leave it out"
