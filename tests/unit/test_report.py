@@ -267,6 +267,22 @@ def test_html_write(tmp_path):
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+def test_summary_words():
+    assert texts.summary(287, 0, 62, "en") == "287 passed, 0 failed, 62 not checked"
+    assert texts.summary(287, 1, 62, "fr") == "287 tenus, 1 en défaut, 62 non vérifiés"
+    assert texts.summary(1, 0, 0, "fr") == "1 tenu, 0 en défaut, 0 non vérifié"
+
+
+def test_date_in_words():
+    assert html.when("2026-12-05T03:15:49+00:00", "fr") == "5 décembre 2026 à 03:15 UTC"
+    assert html.when("2026-08-01T23:59:00+02:00", "en") == "1 August 2026, 21:59 UTC"
+    assert html.when("yesterday", "fr") == "yesterday"
+    report = audit_report()
+    report.started = "2026-12-05T03:15:49+00:00"
+    assert "Établi par jitsi-sovereign 0.1.0 le 5 décembre 2026 à 03:15 UTC" in \
+        html.render(report, "fr")
+
+
 def test_unknown_language_is_refused():
     with pytest.raises(ValueError, match="language 'de'"):
         html.render(audit_report(), "de")

@@ -12,6 +12,7 @@ area, evidence folded (``<details>``); the hosting facts declared; the personal 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from jitsi_sovereign.report.texts import (
     HOSTING_FIELDS,
     area_name,
     area_promise,
+    summary,
     ui,
 )
 
@@ -78,6 +80,26 @@ def _hosting(report: Report) -> list[dict[str, Any]] | None:
     return out
 
 
+_MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"),
+}
+
+
+def when(started: str, lang: str) -> str:
+    """``2026-12-05T03:15:49+00:00`` -> "5 décembre 2026 à 03:15 UTC" / "5 December 2026,
+    03:15 UTC"; the text as given when it is not an ISO date."""
+    try:
+        moment = datetime.fromisoformat(started).astimezone(UTC)
+    except ValueError:
+        return started
+    month = _MONTHS.get(lang, _MONTHS["en"])[moment.month - 1]
+    sep = " à" if lang == "fr" else ","
+    return f"{moment.day} {month} {moment.year}{sep} {moment:%H:%M} UTC"
+
+
 def context(report: Report, lang: str = "en") -> dict[str, Any]:
     t = ui(lang)
     many = len({f.host for f in report.findings}) > 1
@@ -118,15 +140,14 @@ def context(report: Report, lang: str = "en") -> dict[str, Any]:
         "intro": t[f"intro_{report.kind}"],
         "verdict": verdict, "verdict_status": verdict_status,
         "verdict_mark": t[f"mark_{verdict_status}"],
-        "summary": t["summary_line"].format(passed=total[PASSED], failed=total[FAILED],
-                                            skipped=total[SKIPPED]),
+        "summary": summary(total[PASSED], total[FAILED], total[SKIPPED], lang),
         "areas": areas,
         "failed": [_finding(f, lang, t, many) for f in failed_in_order(report)],
         "hosting": _hosting(report), "hosting_fields": {k: t.get(f"field_{k}", k)
                                                         for k in HOSTING_FIELDS},
         "personal": personal,
         "generated": t["generated"].format(version=report.tool_version or "?",
-                                           started=report.started,
+                                           started=when(report.started, lang),
                                            duration=f"{report.duration:.1f}"),
         "error": report.error,
         "hosts": report.hosts,

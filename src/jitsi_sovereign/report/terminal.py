@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jitsi_sovereign.report.model import FAILED, PASSED, SEVERITIES, SKIPPED, Finding, Report
-from jitsi_sovereign.report.texts import area_name, ui
+from jitsi_sovereign.report.texts import area_name, summary, ui
 
 MARKS = {PASSED: ("✓", "green"), FAILED: ("✗", "bold red"), SKIPPED: ("○", "yellow")}
 
@@ -74,8 +74,7 @@ def print_report(console: Console, report: Report, lang: str = "en") -> None:
                       str(c[PASSED]), f"[bold red]{c[FAILED]}[/]" if c[FAILED] else "0",
                       str(c[SKIPPED]), style="bold red" if status == FAILED else None)
     console.print(table)
-    console.print(t["summary_line"].format(passed=total[PASSED], failed=total[FAILED],
-                                           skipped=total[SKIPPED])
+    console.print(summary(total[PASSED], total[FAILED], total[SKIPPED], lang)
                   + f" ({report.duration:.1f} s)", highlight=False)
     many = len({f.host for f in report.findings}) > 1
     failed = failed_in_order(report)

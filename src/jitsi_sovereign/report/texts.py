@@ -270,9 +270,6 @@ UI: dict[str, dict[str, str]] = {
         "passed": "passed",
         "failed": "failed",
         "skipped": "skipped",
-        "passed_n": "{n} passed",
-        "failed_n": "{n} failed",
-        "skipped_n": "{n} not checked",
         "mark_passed": "✓ Holds",
         "mark_failed": "✗ Does not hold",
         "mark_skipped": "○ Not checked",
@@ -312,9 +309,8 @@ UI: dict[str, dict[str, str]] = {
         "field_certification": "Certification",
         "field_contact": "Contact",
         "field_notes": "Notes",
-        "generated": "Made by jitsi-sovereign {version} on {started} in {duration} s.",
+        "generated": "Made by jitsi-sovereign {version} on {started}, in {duration} s.",
         "target": "Checked",
-        "summary_line": "{passed} passed, {failed} failed, {skipped} not checked",
         "failures": "What does not hold",
         "skips": "Not checked",
         "nothing_failed": "Nothing failed.",
@@ -343,9 +339,6 @@ UI: dict[str, dict[str, str]] = {
         "passed": "tenu",
         "failed": "en défaut",
         "skipped": "non vérifié",
-        "passed_n": "{n} tenu(s)",
-        "failed_n": "{n} en défaut",
-        "skipped_n": "{n} non vérifié(s)",
         "mark_passed": "✓ Tenu",
         "mark_failed": "✗ Non tenu",
         "mark_skipped": "○ Non vérifié",
@@ -388,7 +381,6 @@ UI: dict[str, dict[str, str]] = {
         "field_notes": "Remarques",
         "generated": "Établi par jitsi-sovereign {version} le {started} en {duration} s.",
         "target": "Contrôlé",
-        "summary_line": "{passed} tenu(s), {failed} en défaut, {skipped} non vérifié(s)",
         "failures": "Ce qui n'est pas tenu",
         "skips": "Non vérifié",
         "nothing_failed": "Aucun point en défaut.",
@@ -401,6 +393,16 @@ UI: dict[str, dict[str, str]] = {
 # The hosting facts an inventory may declare (jitsi_sovereign_hosting), in display order.
 HOSTING_FIELDS = ("provider", "region", "datacenter", "country", "jurisdiction",
                   "certification", "contact", "notes")
+
+
+def summary(passed: int, failed: int, skipped: int, lang: str = "en") -> str:
+    """"287 passed, 0 failed, 62 not checked" / "287 tenus, 0 en défaut, 62 non vérifiés"
+    (French: plural from 2 on)."""
+    if lang == "fr":
+        def s(n: int) -> str:
+            return "s" if n >= 2 else ""
+        return f"{passed} tenu{s(passed)}, {failed} en défaut, {skipped} non vérifié{s(skipped)}"
+    return f"{passed} passed, {failed} failed, {skipped} not checked"
 
 
 def ui(lang: str) -> dict[str, str]:
