@@ -293,14 +293,17 @@ def audit(
 @app.command()
 def demo(
     debian: Annotated[str, typer.Option("--debian", help="Debian release: 13 or 12.")] = "13",
-    json_out: Annotated[Path | None, typer.Option("--json",
-                                                  help="Write the report as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the report as JSON (schema report-v1).")] = None,
+    html_out: HtmlOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Bring up a lab host, deploy the roles on it and verify it: the whole job on defaults."""
     from jitsi_sovereign.inventory import load_and_validate
     from jitsi_sovereign.runner import run_playbook
     from jitsi_sovereign.verify import run_verify
 
+    lang = _check_lang(lang)
     lab = _lab()
     hosts = lab.up(count=1, debian=debian, prefix="demo")
     console.print(f"[green]lab host {'reused' if hosts[0].reused else 'up'}[/] {hosts[0].name} "
@@ -311,7 +314,8 @@ def demo(
     result = run_playbook(inv, limit=hosts[0].name, console=console)
     if not result.ok:
         raise typer.Exit(1)
-    report = run_verify(inv, json_path=json_out, console=console)
+    report = run_verify(inv, json_path=json_out, html_path=html_out, lang=lang,
+                        console=console)
     console.print(f"\nThe lab host keeps running: [bold]jitsi-sovereign lab ssh {hosts[0].name}[/] "
                   "to look around, [bold]jitsi-sovereign lab down[/] to stop it.")
     if report.failed:
