@@ -255,6 +255,14 @@ def test_html_verify_hosting_and_personal_data_for_a_dpo():
     assert "os_hardening.json: journald.max_retention = 30day" in text  # evidence
 
 
+def test_html_says_where_the_hosts_were_reached():
+    _, page = _page(audit_report(), "fr")
+    assert "Joint à l'adresse\u00a0: 198.51.100.11, port 443 (adresse donnée par " \
+           "--connect-to, pas celle du DNS)" in _words(page)
+    _, page = _page(verify_report(), "en")
+    assert "Reached at: meet1 (198.51.100.11)" in _words(page)
+
+
 def test_html_hosting_not_declared():
     _, page = _page(verify_report(hosting=None), "en")
     text = _words(page)

@@ -100,6 +100,24 @@ def when(started: str, lang: str) -> str:
     return f"{moment.day} {month} {moment.year}{sep} {moment:%H:%M} UTC"
 
 
+def reached(report: Report, t: dict[str, str]) -> list[str]:
+    """How each host was reached, in words: "meet1 (198.51.100.11)" or, for an audit,
+    "198.51.100.11, port 443 (--connect-to)"."""
+    out = []
+    for name, info in report.hosts.items():
+        address = info.get("address", "?")
+        if report.kind == "audit":
+            text = f"{address}, {t['port']} {info.get('port', '?')}"
+            if info.get("connect_to"):
+                text += f" ({t['connect_to']})"
+        else:
+            text = f"{name} ({address})"
+            if info.get("connection_error"):
+                text += f"; {t['connection_error']}{t['colon']} {info['connection_error']}"
+        out.append(text)
+    return out
+
+
 def context(report: Report, lang: str = "en") -> dict[str, Any]:
     t = ui(lang)
     many = len({f.host for f in report.findings}) > 1
@@ -150,7 +168,7 @@ def context(report: Report, lang: str = "en") -> dict[str, Any]:
                                            started=when(report.started, lang),
                                            duration=f"{report.duration:.1f}"),
         "error": report.error,
-        "hosts": report.hosts,
+        "reached": reached(report, t),
     }
 
 

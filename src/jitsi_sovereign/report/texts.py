@@ -317,6 +317,10 @@ UI: dict[str, dict[str, str]] = {
         "skip_to": "Skip to the findings",
         "lang_name": "English",
         "colon": ":",
+        "reached": "Reached at",
+        "port": "port",
+        "connect_to": "address given with --connect-to, not the name's DNS",
+        "connection_error": "SSH connection failed",
     },
     "fr": {
         "title_audit": "Audit de {target}",
@@ -387,6 +391,10 @@ UI: dict[str, dict[str, str]] = {
         "skip_to": "Aller aux résultats",
         "lang_name": "Français",
         "colon": "\u00a0:",
+        "reached": "Joint à l'adresse",
+        "port": "port",
+        "connect_to": "adresse donnée par --connect-to, pas celle du DNS",
+        "connection_error": "la connexion SSH a échoué",
     },
 }
 
