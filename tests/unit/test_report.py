@@ -218,6 +218,14 @@ def test_html_is_self_contained_and_escaped(sample, lang):
     assert all(b <= a + 1 for a, b in zip(page.headings, page.headings[1:], strict=False))
 
 
+def test_html_ids_are_unique_even_for_repeated_findings():
+    report = audit_report()
+    report.findings.append(model.Finding("http.hsts", "http", "again", model.FAILED,
+                                         reason="twice"))
+    ids = re.findall(r'\bid="([^"]+)"', html.render(report, "en"))
+    assert len(ids) == len(set(ids))
+
+
 def test_html_escapes_server_text():
     doc, page = _page(audit_report(), "en")
     assert "<script>alert(1)</script>" not in doc

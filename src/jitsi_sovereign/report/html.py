@@ -50,10 +50,11 @@ def _text(f: Finding | dict, name: str, lang: str) -> dict[str, Any]:
     return {"text": value, "lang": None if own or lang == "en" or not value else "en"}
 
 
-def _finding(f: Finding, lang: str, t: dict[str, str], many_hosts: bool) -> dict[str, Any]:
+def _finding(f: Finding, lang: str, t: dict[str, str], many_hosts: bool,
+             anchor: str) -> dict[str, Any]:
     return {
         "id": f.id,
-        "anchor": "f-" + "".join(c if c.isalnum() else "-" for c in f"{f.host}-{f.id}"),
+        "anchor": anchor,
         "status": f.status,
         "mark": t[f"mark_{f.status}"],
         "severity": t.get(f"sev_{f.severity}", f.severity),
@@ -121,6 +122,9 @@ def reached(report: Report, t: dict[str, str]) -> list[str]:
 def context(report: Report, lang: str = "en") -> dict[str, Any]:
     t = ui(lang)
     many = len({f.host for f in report.findings}) > 1
+    # One HTML id per finding, unique even if two findings share an id and a host.
+    anchors = {id(f): f"f{i}-" + "".join(c if c.isalnum() else "-" for c in f.id)
+               for i, f in enumerate(report.findings)}
     areas = []
     for area in report.areas():
         c = report.counts(area)
@@ -128,10 +132,11 @@ def context(report: Report, lang: str = "en") -> dict[str, Any]:
         found = sorted((f for f in report.findings if f.area == area),
                        key=lambda f: (_STATUS_ORDER[f.status], SEVERITIES.index(f.severity)))
         areas.append({
-            "id": area, "anchor": f"area-{area}", "name": area_name(area, lang, report.kind),
+            "id": area, "anchor": "area-" + "".join(c if c.isalnum() else "-" for c in area),
+            "name": area_name(area, lang, report.kind),
             "promise": area_promise(area, lang, report.kind), "status": status,
             "mark": t[f"mark_{status}"], "counts": c,
-            "findings": [_finding(f, lang, t, many) for f in found],
+            "findings": [_finding(f, lang, t, many, anchors[id(f)]) for f in found],
         })
     total = report.counts()
     if report.error:
@@ -160,7 +165,7 @@ def context(report: Report, lang: str = "en") -> dict[str, Any]:
         "verdict_mark": t[f"mark_{verdict_status}"],
         "summary": summary(total[PASSED], total[FAILED], total[SKIPPED], lang),
         "areas": areas,
-        "failed": [_finding(f, lang, t, many) for f in failed_in_order(report)],
+        "failed": [_finding(f, lang, t, many, anchors[id(f)]) for f in failed_in_order(report)],
         "hosting": _hosting(report), "hosting_fields": {k: t.get(f"field_{k}", k)
                                                         for k in HOSTING_FIELDS},
         "personal": personal,
