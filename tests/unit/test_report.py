@@ -277,6 +277,15 @@ def test_html_hosting_not_declared():
     assert "Hosting Not declared. Provider not declared Region not declared" in text
 
 
+def test_html_of_an_audit_that_could_not_run():
+    report = audit_report()
+    report.error = "127.0.0.1:1: connection refused"
+    _, page = _page(report, "fr")
+    assert "✗ Contrôle impossible Le contrôle n'a pas pu avoir lieu\u00a0: 127.0.0.1:1: " \
+           "connection refused" in _words(page)
+    assert "Chiffrement (TLS)" in _words(page)  # the findings are still shown
+
+
 def test_html_write(tmp_path):
     path = tmp_path / "sub" / "r.html"
     html.write(audit_report(), path, "en")

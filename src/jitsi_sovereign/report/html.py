@@ -162,7 +162,7 @@ def context(report: Report, lang: str = "en") -> dict[str, Any]:
         "title": t[f"title_{report.kind}"].format(target=shown_target),
         "intro": t[f"intro_{report.kind}"],
         "verdict": verdict, "verdict_status": verdict_status,
-        "verdict_mark": t[f"mark_{verdict_status}"],
+        "verdict_mark": t["mark_error"] if report.error else t[f"mark_{verdict_status}"],
         "summary": summary(total[PASSED], total[FAILED], total[SKIPPED], lang),
         "areas": areas,
         "failed": [_finding(f, lang, t, many, anchors[id(f)]) for f in failed_in_order(report)],
