@@ -178,35 +178,132 @@ def deploy(
         raise typer.Exit(1)
 
 
+LANGS = ("fr", "en")
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of the report: fr or en.")]
+HtmlOpt = Annotated[Path | None, typer.Option(
+    "--html", help="Write the report as one self-contained HTML page (for a DPO).")]
+
+
+def _check_lang(lang: str) -> str:
+    lang = lang.strip().lower()
+    if lang not in LANGS:
+        raise UserError(f"--lang {lang!r}: the report is written in French or English",
+                        "--lang fr or --lang en")
+    return lang
+
+
 @app.command()
 def verify(
     inventory: InventoryOpt,
-    json_out: Annotated[Path | None, typer.Option("--json",
-                                                  help="Write the report as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the report as JSON (schema report-v1).")] = None,
+    html_out: HtmlOpt = None,
+    lang: LangOpt = "en",
     limit: Annotated[str | None, typer.Option("--limit", help="Only these hosts/groups.")] = None,
 ) -> None:
     """Run the shipped checks against every host; exit 1 on any failure."""
     from jitsi_sovereign.inventory import load_and_validate
 
+    lang = _check_lang(lang)
     inv = load_and_validate(inventory, limit=limit, own_ssh=True)
     from jitsi_sovereign.verify import run_verify
 
-    report = run_verify(inv, json_path=json_out, console=console)
+    report = run_verify(inv, json_path=json_out, html_path=html_out, lang=lang,
+                        console=console)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _turn_credentials(user: str | None, from_stdin: bool) -> tuple[str, str] | None:
+    """--turn-user with its password on stdin (never on the command line)."""
+    if user is None and not from_stdin:
+        return None
+    if user is None:
+        raise UserError("--turn-password-stdin needs --turn-user",
+                        "give both: --turn-user NAME --turn-password-stdin < password-file")
+    if not from_stdin:
+        raise UserError("--turn-user needs its password on stdin",
+                        "add --turn-password-stdin and write the password to stdin "
+                        "(it is never read from the command line)")
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    if not password:
+        raise UserError("--turn-password-stdin: stdin holds no password",
+                        "write the TURN password as the first line of stdin")
+    return user, password
+
+
+@app.command()
+def audit(
+    url: Annotated[str, typer.Argument(help="The server's address, e.g. https://meet.example.fr")],
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the report as JSON (schema report-v1).")] = None,
+    html_out: HtmlOpt = None,
+    lang: LangOpt = "en",
+    connect_to: Annotated[str | None, typer.Option(
+        "--connect-to", help="Reach the server at HOST:PORT instead of where its name "
+        "resolves; the name is still used for SNI, Host and the certificate (as curl's "
+        "option).")] = None,
+    cafile: Annotated[Path | None, typer.Option(
+        "--cafile", help="Also trust this CA (PEM), e.g. a private or lab CA.")] = None,
+    turn_user: Annotated[str | None, typer.Option(
+        "--turn-user", help="TURN user name, when the server does not hand credentials to "
+        "guests (with --turn-password-stdin).")] = None,
+    turn_password_stdin: Annotated[bool, typer.Option(
+        "--turn-password-stdin", help="Read the TURN password from the first line of stdin "
+        "(never from argv).")] = False,
+) -> None:
+    """Audit any Jitsi Meet server from outside; exit 1 when a high-severity check fails,
+    2 when the audit cannot run."""
+    from jitsi_sovereign.audit import context as audit_context
+    from jitsi_sovereign.audit import engine
+    from jitsi_sovereign.audit.context import AuditContext
+    from jitsi_sovereign.audit.target import parse_target
+    from jitsi_sovereign.report import html
+    from jitsi_sovereign.report.model import Report
+    from jitsi_sovereign.report.terminal import print_report
+
+    lang = _check_lang(lang)
+    credentials = _turn_credentials(turn_user, turn_password_stdin)
+    try:
+        target = parse_target(url, connect_to=connect_to, cafile=cafile)
+    except UserError as exc:
+        if json_out is not None:  # CI reads why the audit did not run (exit_code 2)
+            Report(kind="audit", target=url, error=str(exc),
+                   tool_version=__version__).write_json(json_out)
+        raise
+    report = engine.run(AuditContext(target, turn_credentials=credentials))
+    # The areas' shared context says when a failed finding means the audit could not run
+    # at all (no HTTPS answer, not a Jitsi server): exit status 2, the findings still shown.
+    fatal = getattr(audit_context, "fatal_error", None)
+    if fatal is not None and not report.error:
+        report.error = fatal(report.findings)
+    report.hosts = {target.name: {"address": target.address, "port": target.connect_port,
+                                  "connect_to": target.connect_to}}
+    print_report(console, report, lang)
+    if json_out is not None:
+        report.write_json(json_out)
+        console.print(f"report written to {escape(str(json_out))}")
+    if html_out is not None:
+        html.write(report, html_out, lang=lang)
+        console.print(f"HTML report ({lang}) written to {escape(str(html_out))}")
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()
 def demo(
     debian: Annotated[str, typer.Option("--debian", help="Debian release: 13 or 12.")] = "13",
-    json_out: Annotated[Path | None, typer.Option("--json",
-                                                  help="Write the report as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the report as JSON (schema report-v1).")] = None,
+    html_out: HtmlOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Bring up a lab host, deploy the roles on it and verify it: the whole job on defaults."""
     from jitsi_sovereign.inventory import load_and_validate
     from jitsi_sovereign.runner import run_playbook
     from jitsi_sovereign.verify import run_verify
 
+    lang = _check_lang(lang)
     lab = _lab()
     hosts = lab.up(count=1, debian=debian, prefix="demo")
     console.print(f"[green]lab host {'reused' if hosts[0].reused else 'up'}[/] {hosts[0].name} "
@@ -217,7 +314,8 @@ def demo(
     result = run_playbook(inv, limit=hosts[0].name, console=console)
     if not result.ok:
         raise typer.Exit(1)
-    report = run_verify(inv, json_path=json_out, console=console)
+    report = run_verify(inv, json_path=json_out, html_path=html_out, lang=lang,
+                        console=console)
     console.print(f"\nThe lab host keeps running: [bold]jitsi-sovereign lab ssh {hosts[0].name}[/] "
                   "to look around, [bold]jitsi-sovereign lab down[/] to stop it.")
     if report.failed:

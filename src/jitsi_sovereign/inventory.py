@@ -163,11 +163,39 @@ def check_networks(host: str, variables: dict[str, Any]) -> list[UserError]:
 
 # Project-wide variables (docs/design.md): not role-prefixed, shared by several roles.
 LAB_PASSWORD_VAR = "jitsi_sovereign_lab_password"  # noqa: S105 - a variable name
+# Declared hosting facts, shown in verify's report (never checked, never used by a role).
+HOSTING_VAR = "jitsi_sovereign_hosting"
+HOSTING_KEYS = ("provider", "region", "datacenter", "country", "jurisdiction",
+                "certification", "contact", "notes")
 PROJECT_VARIABLES = {
     "jitsi_sovereign_domain", "jitsi_sovereign_auth", "jitsi_sovereign_guests",
     "jitsi_sovereign_guest_domain", "jitsi_sovereign_public_ip", "jitsi_sovereign_private_ip",
     "jitsi_sovereign_secrets_dir", "jitsi_sovereign_tls_trust_store", LAB_PASSWORD_VAR,
+    HOSTING_VAR,
 }
+
+
+def check_hosting(host: str, hv: dict[str, Any]) -> list[UserError]:
+    """``jitsi_sovereign_hosting``: a mapping of known keys (all optional) to text."""
+    value = hv.get(HOSTING_VAR)
+    if value is None:
+        return []
+    example = "e.g. jitsi_sovereign_hosting: {provider: OVHcloud, region: GRA, country: France}"
+    if not isinstance(value, dict):
+        return [UserError(f"{host}: {HOSTING_VAR} is a {type(value).__name__}, not a mapping",
+                          example)]
+    errors: list[UserError] = []
+    for key, item in value.items():
+        if key not in HOSTING_KEYS:
+            close = difflib.get_close_matches(str(key), HOSTING_KEYS, n=1, cutoff=0.6)
+            errors.append(UserError(
+                f"{host}: {HOSTING_VAR}.{key} is not a hosting fact",
+                f"did you mean {close[0]}?" if close else
+                f"the facts are {', '.join(HOSTING_KEYS)}"))
+        elif item is not None and not isinstance(item, str | int | float):
+            errors.append(UserError(f"{host}: {HOSTING_VAR}.{key} must be text",
+                                    f"write it as one line, {example}"))
+    return errors
 
 
 def check_project_names(host: str, hv: dict[str, Any]) -> list[UserError]:
@@ -418,7 +446,8 @@ def load_and_validate(path: Path | str, extra_vars: dict | None = None,
         hv.update(extra_vars or {})
         templar = Templar(loader=loader, variables=hv)
         wanted = {k: v for k, v in hv.items()
-                  if k.startswith("ansible_") or (own_ssh and k == LAB_PASSWORD_VAR)}
+                  if k.startswith("ansible_") or k == HOSTING_VAR
+                  or (own_ssh and k == LAB_PASSWORD_VAR)}
         try:
             wanted = templar.template(wanted)
         except Exception as exc:  # an undefined variable in the inventory itself
@@ -430,6 +459,7 @@ def load_and_validate(path: Path | str, extra_vars: dict | None = None,
         errors.extend(check_role_variables(host.name, hv, specs))
         errors.extend(check_networks(host.name, hv))
         errors.extend(check_project_names(host.name, hv))
+        errors.extend(check_hosting(host.name, _to_plain(hv)))
         result.append(spec)
     if errors:
         raise ValidationErrors(errors)

@@ -11,12 +11,12 @@ optionally written as JSON, and ``failed`` decides the exit status.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from jitsi_sovereign import paths
+from jitsi_sovereign import __version__, paths
 from jitsi_sovereign.checks.helpers import TARGET_KEY
-from jitsi_sovereign.inventory import LAB_PASSWORD_VAR
+from jitsi_sovereign.inventory import HOSTING_VAR, LAB_PASSWORD_VAR
+from jitsi_sovereign.report import model
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -54,6 +55,12 @@ class Report:
     results: list[CheckResult] = field(default_factory=list)
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     duration: float = 0.0
+    target: str = ""  # the inventory path
+    # Per host: the declared hosting facts (jitsi_sovereign_hosting, None when not
+    # declared) and the personal data it keeps (report.personal).
+    hosting: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    personal_data: list[dict[str, Any]] = field(default_factory=list)
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def _count(self, status: str, host: str | None = None) -> int:
         return sum(1 for r in self.results
@@ -79,20 +86,46 @@ class Report:
     def counts(self, host: str) -> dict[str, int]:
         return {s: self._count(s, host) for s in (PASSED, FAILED, SKIPPED)}
 
+    def to_report(self) -> model.Report:
+        """The report both commands share (schema report-v1): one finding per check,
+        every one of high severity, so that its exit status stays verify's (1 on any
+        failure, or when nothing ran)."""
+        return model.Report(
+            kind="verify", target=self.target,
+            findings=[to_finding(r, self.hosts.get(r.host, {})) for r in self.results],
+            hosting=combine_hosting(self.hosting), personal_data=list(self.personal_data),
+            hosts={name: dict(info) for name, info in self.hosts.items()},
+            started=self.started, duration=self.duration, tool_version=__version__)
+
     def to_dict(self) -> dict[str, Any]:
-        hosts = {name: {**info, **self.counts(name)} for name, info in self.hosts.items()}
-        return {
-            "hosts": hosts,
-            "summary": {"hosts": len(self.hosts), "passed": self.passed,
-                        "failed": self.failed, "skipped": self.skipped,
-                        "duration": round(self.duration, 3), "ok": self.exit_code == 0},
-            "results": [r.as_dict() for r in self.results],
-        }
+        return self.to_report().to_dict()
 
     def write_json(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        self.to_report().write_json(path)
+
+
+def to_finding(r: CheckResult, host_info: dict[str, Any] | None = None) -> model.Finding:
+    """A check's outcome as a report finding: area = its check module, id "verify:<check>"."""
+    area, _ = split_check(r.check)
+    where = r.host + (f" ({host_info['address']})" if host_info and host_info.get("address")
+                      else "")
+    evidence = [f"check {r.check} on {where}"]  # the reason is the finding's own
+    return model.Finding(
+        id=f"verify:{r.check}", area=area, title=r.title, status=r.status,
+        severity=model.HIGH,
+        reason=r.reason or ("" if r.status == PASSED else "no reason given"),
+        evidence=evidence, host=r.host, duration=r.duration)
+
+
+def combine_hosting(per_host: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One mapping when every host declares the same facts (None: none declared),
+    else ``{"per_host": {host: facts}}``."""
+    values = list(per_host.values())
+    if not values or all(v is None for v in values):
+        return None
+    if all(v == values[0] for v in values):
+        return dict(values[0])
+    return {"per_host": {h: (dict(v) if v else None) for h, v in per_host.items()}}
 
 
 # ------------------------------------------------------------------ pytest plugin
@@ -267,15 +300,45 @@ def lab_password(spec: Any) -> str | None:
     return str(value) if value else None
 
 
+def hosting_facts(spec: Any) -> dict[str, str] | None:
+    """The host's declared ``jitsi_sovereign_hosting`` as text (None: not declared)."""
+    facts = (spec.vars or {}).get(HOSTING_VAR) or {}
+    out = {str(k): str(v) for k, v in facts.items() if v not in (None, "")}
+    return out or None
+
+
+def host_personal_data(target: Any) -> list[dict[str, Any]]:
+    """What the host keeps about people (report.personal), read over the checks' own
+    connection (the state files are cached there); never raises."""
+    from jitsi_sovereign.report import personal
+
+    if target.connection_error:
+        return [{"id": "unknown", "host": target.name, "data": "Personal data kept",
+                 "where": "unknown", "retention": "not read: the SSH connection failed",
+                 "evidence": [target.connection_error],
+                 "texts": {"fr": {"data": "Données personnelles conservées", "where": "inconnu",
+                                  "retention": "non relevé : la connexion SSH a échoué"}}}]
+    try:
+        return personal.read(target)
+    except Exception as exc:  # a report must come out whatever the host says
+        return [{"id": "unknown", "host": target.name, "data": "Personal data kept",
+                 "where": "unknown", "retention": f"not read: {type(exc).__name__}: {exc}",
+                 "evidence": [], "texts": {"fr": {
+                     "data": "Données personnelles conservées", "where": "inconnu",
+                     "retention": f"non relevé : {type(exc).__name__}: {exc}"}}}]
+
+
 def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | None = None,
                password_lookup: Callable[[Any], str | None] | None = None,
-               connect_timeout: float = 10.0) -> Report:
-    """Verify every host of ``inv``; print a section per host; write JSON if asked."""
+               connect_timeout: float = 10.0, html_path: Path | None = None,
+               lang: str = "en") -> Report:
+    """Verify every host of ``inv``; print a section per host; write JSON (schema
+    report-v1) and the HTML report (in ``lang``) if asked."""
     from jitsi_sovereign.checks.target import Target
 
     console = console or Console()
     lookup = password_lookup or lab_password
-    report = Report()
+    report = Report(target=str(inv.path))
     start = time.monotonic()
     for spec in inv.hosts:
         host_start = time.monotonic()
@@ -283,9 +346,11 @@ def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | No
         collector = ResultCollector(spec.name, target)
         try:
             run_session(collector)
+            report.personal_data.extend(host_personal_data(target))
         finally:
             target.close()
         report.results.extend(collector.results)
+        report.hosting[spec.name] = hosting_facts(spec)
         report.hosts[spec.name] = {
             "address": spec.address,
             "duration": round(time.monotonic() - host_start, 3),
@@ -296,10 +361,23 @@ def run_verify(inv: Any, *, json_path: Path | None = None, console: Console | No
         print_host(console, report, spec.name)
     report.duration = time.monotonic() - start
     print_summary(console, report)
-    if json_path is not None:
-        report.write_json(json_path)
-        console.print(f"report written to {escape(str(json_path))}")
+    write_outputs(report, console, json_path=json_path, html_path=html_path, lang=lang)
     return report
+
+
+def write_outputs(report: Report, console: Console, *, json_path: Path | None = None,
+                  html_path: Path | None = None, lang: str = "en") -> None:
+    if json_path is None and html_path is None:
+        return
+    shared = report.to_report()
+    if json_path is not None:
+        shared.write_json(json_path)
+        console.print(f"report written to {escape(str(json_path))}")
+    if html_path is not None:
+        from jitsi_sovereign.report import html
+
+        html.write(shared, html_path, lang=lang)
+        console.print(f"HTML report ({lang}) written to {escape(str(html_path))}")
 
 
 # ------------------------------------------------------------------ display

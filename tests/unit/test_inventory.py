@@ -320,3 +320,18 @@ def test_lab_password_lookup_is_read_for_verify_only(roles, tmp_path):
     assert h.vars[inv_mod.LAB_PASSWORD_VAR] == "s3cret"
     (h,) = inv_mod.load_and_validate(path).hosts
     assert "lookup(" in h.vars[inv_mod.LAB_PASSWORD_VAR]
+
+
+def test_hosting_facts_are_a_known_variable(roles, tmp_path):
+    """jitsi_sovereign_hosting: declared (no 'unknown variable'), templated like Ansible
+    would, each key checked (a typo named with the key meant)."""
+    path = write_inv(tmp_path, group_vars={"jitsi_sovereign_hosting": {
+        "provider": "OVHcloud", "region": "GRA", "country": "{{ 'Fr' ~ 'ance' }}"}})
+    (h,) = inv_mod.load_and_validate(path).hosts
+    assert h.vars["jitsi_sovereign_hosting"] == {"provider": "OVHcloud", "region": "GRA",
+                                                 "country": "France"}
+    path = write_inv(tmp_path, group_vars={"jitsi_sovereign_hosting": {"contry": "France"}})
+    with pytest.raises(ValidationErrors) as excinfo:
+        inv_mod.load_and_validate(path)
+    assert "jitsi_sovereign_hosting.contry is not a hosting fact" in messages(excinfo)
+    assert "did you mean country?" in messages(excinfo)

@@ -797,18 +797,34 @@ def test_report_counts_and_exit_code():
 
 
 def test_report_json_shape(tmp_path):
+    """verify --json writes the shared report (schema report-v1): one finding per check."""
     path = tmp_path / "out" / "report.json"
     _report().write_json(path)
     data = json.loads(path.read_text())
-    assert set(data) == {"hosts", "summary", "results"}
+    assert data["schema_version"] == 1 and data["kind"] == "verify"
     assert data["hosts"]["h1"] == {"address": "198.51.100.11", "duration": 3.2,
-                                   "connection_error": None, "passed": 1, "failed": 1,
-                                   "skipped": 0}
-    assert data["summary"] == {"hosts": 2, "passed": 1, "failed": 1, "skipped": 1,
-                               "duration": 4.5, "ok": False}
-    assert data["results"][1] == {"host": "h1", "check": "firewall.table",
-                                  "title": "table loaded", "status": "failed",
-                                  "reason": "no table inet jitsi_sovereign", "duration": 0.02}
+                                   "connection_error": None}
+    assert data["summary"]["total"] == {"passed": 1, "failed": 1, "skipped": 1}
+    assert data["summary"]["areas"] == {"ssh": {"passed": 1, "failed": 0, "skipped": 0},
+                                        "firewall": {"passed": 0, "failed": 1, "skipped": 0},
+                                        "auditd": {"passed": 0, "failed": 0, "skipped": 1}}
+    assert data["exit_code"] == 1 and data["duration"] == 4.5
+    failed = data["findings"][1]
+    assert {k: failed[k] for k in ("id", "area", "host", "title", "status", "severity",
+                                   "reason", "duration")} == {
+        "id": "verify:firewall.table", "area": "firewall", "host": "h1",
+        "title": "table loaded", "status": "failed", "severity": "high",
+        "reason": "no table inet jitsi_sovereign", "duration": 0.02}
+    assert failed["evidence"][0] == "check firewall.table on h1 (198.51.100.11)"
+
+
+def test_report_exit_code_is_verify_s():
+    """Every verify finding is high: the shared exit code is verify's (1 on any failure)."""
+    report = _report()
+    assert report.to_report().exit_code == report.exit_code == 1
+    report.results = [r for r in report.results if r.status != FAILED]
+    assert report.to_report().exit_code == report.exit_code == 0
+    assert Report().to_report().exit_code == 1
 
 
 @pytest.mark.parametrize("width", [80, 160])

@@ -78,6 +78,9 @@ class Report:
     personal_data: list[dict[str, Any]] | None = None
     # Set when the run could not happen at all (exit status 2): the message, with its fix.
     error: str | None = None
+    # What was reached, per host: verify {name: {address, duration, connection_error, ssh}},
+    # audit {name: {address, port, connect_to}}.
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration: float = 0.0
     tool_version: str = ""
@@ -111,6 +114,7 @@ class Report:
             "duration": round(self.duration, 3),
             "error": self.error,
             "exit_code": self.exit_code,
+            "hosts": self.hosts,
             "summary": {"total": self.counts(), "areas": {a: self.counts(a) for a in self.areas()}},
             "hosting": self.hosting,
             "personal_data": self.personal_data,
