@@ -66,3 +66,29 @@ def test_verify_report_of_the_deployed_host(lab_host, tmp_path):
     page = (tmp_path / "v.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in page and "OVHcloud" in page
     assert "Toutes les promesses importantes sont tenues." in page
+
+
+def test_audit_report_of_the_deployed_host(lab_host, tmp_path):
+    """`jitsi-sovereign audit` as a user runs it from outside, reaching the lab host by
+    --connect-to with its name for SNI and Host, trusting the lab's ACME root: exit 0,
+    the JSON is schema v1, the HTML page is French."""
+    run = subprocess.run([sys.executable, "-m", "jitsi_sovereign", "audit",
+                          f"https://{lab_host.domain}", "--connect-to", f"{lab_host.address}:443",
+                          "--cafile", str(lab_host.root_ca), "--json", str(tmp_path / "a.json"),
+                          "--html", str(tmp_path / "a.html"), "--lang", "fr"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "COLUMNS": "120"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    doc = json.loads((tmp_path / "a.json").read_text())
+    schema = json.loads((resources.files("jitsi_sovereign.report") / "schema"
+                         / "report-v1.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    assert doc["kind"] == "audit" and doc["exit_code"] == 0 and doc["error"] is None
+    assert doc["target"] == f"https://{lab_host.domain}/"
+    areas = doc["summary"]["areas"]
+    assert set(areas) == {"tls", "http", "sovereignty", "access", "network", "turn"}
+    assert all(areas[a]["passed"] > 0 for a in areas)
+    skipped = [f for f in doc["findings"] if f["status"] == "skipped"]
+    assert all(f["reason"] for f in skipped)
+    page = (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page and "Toutes les promesses importantes sont tenues." in page

@@ -2,7 +2,7 @@
 
 Credentials as a browser gets them: XEP-0215 (external service discovery) over the
 guest's XMPP session of the access area (``access.guest``), or ``--turn-user`` /
-``--turn-password`` (``AuditContext.turn_credentials``, used first when given).
+``--turn-password-stdin`` (``AuditContext.turn_credentials``, used first when given).
 
 * ``turn.credentials`` (info): where the credentials came from (never shown).
 * ``turn.stun`` (medium): a STUN Binding request is answered.
@@ -277,7 +277,7 @@ def credentials(ctx: AuditContext) -> Credentials:
                 break
     if not creds.source:
         creds.why_none = ("the server hands no TURN credentials to guests (XEP-0215) and "
-                          "none were given (--turn-user/--turn-password)")
+                          "none were given (--turn-user with --turn-password-stdin)")
     default_host = (turn or stun or {}).get("host") or _stun_host(ctx) or t.name
     creds.udp = locate(ctx, (turn or {}).get("host") or default_host,
                        _port((turn or {}).get("port"), STUN_PORT))
@@ -401,8 +401,8 @@ def _run(ctx: AuditContext) -> list[Finding]:
     else:
         out.append(_skip("credentials", INFO, creds.why_none,
                          "Le serveur ne remet pas d'identifiants TURN aux invités et aucun n'a "
-                         "été fourni (--turn-user/--turn-password) : le relais n'est vérifié "
-                         "que sans identifiants.", creds.evidence))
+                         "été fourni (--turn-user avec --turn-password-stdin) : le relais n'est "
+                         "vérifié que sans identifiants.", creds.evidence))
     # STUN and the unauthenticated Allocate, over UDP
     stun, udp = creds.stun, creds.udp
     if stun.refused:
