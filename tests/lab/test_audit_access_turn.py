@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from jitsi_sovereign.audit import access, turn, xmpp
 from jitsi_sovereign.audit.context import AuditContext, ServedConfig
@@ -99,19 +98,16 @@ def _site_file(host) -> str:
 
 
 def _turn_secret(host) -> str:
-    """The TURN secret from the controller's secrets directory (docs/design.md "Secrets"):
-    jitsi_sovereign_secrets_dir when the inventory sets it, else .secrets/<host> next to
-    the inventory. Never printed."""
-    data = yaml.safe_load(host.inventory.read_text())
-    group = data["all"]["children"]["meet"]
-    hvars = {**(group.get("vars") or {}), **((group.get("hosts") or {}).get(host.name) or {})}
-    base = hvars.get("jitsi_sovereign_secrets_dir")
-    directory = Path(base) if base and "{{" not in str(base) else \
-        host.inventory.parent / ".secrets" / host.name
-    path = directory / "turn_secret"
-    if not path.is_file():
-        pytest.fail(f"no TURN secret at {path}: is {host.name} deployed?", pytrace=False)
-    return path.read_text().strip()
+    """The deployment's TURN secret, as coturn runs with it (static-auth-secret of
+    /etc/turnserver.conf, read as root over the lab's SSH): wherever the controller keeps
+    its copy (the lab inventory's .secrets/, molecule's own inventory directory...), the
+    server's is the one that counts. Never printed."""
+    run = host.sudo("sed", "-n", "s/^static-auth-secret=//p", "/etc/turnserver.conf", check=False)
+    secret = run.stdout.strip()
+    if run.returncode != 0 or not secret:
+        pytest.fail(f"no static-auth-secret in {host.name}'s /etc/turnserver.conf "
+                    f"(rc={run.returncode}): is it deployed?", pytrace=False)
+    return secret
 
 
 # ------------------------------------------------------------------ as deployed
