@@ -208,3 +208,22 @@ def test_filter_parse_error_names_the_file():
 
     with pytest.raises(AnsibleFilterError, match=r"^jicofo.conf: not valid HOCON at line 1"):
         _filter_module()["hocon_check"]("jicofo {", "jicofo.conf")
+
+
+def test_durations_are_the_same_text_with_or_without_dateutil():
+    """pyhocon returns a dateutil relativedelta for '15 seconds' when python-dateutil is
+    installed (the cloud extras bring it), a timedelta otherwise: both read the same."""
+    import datetime
+
+    from jitsi_sovereign.confcheck.hocon import _plain
+
+    class relativedelta:  # dateutil's class name, as pyhocon hands it over
+        def __init__(self, **kw):
+            for unit in ("years", "months", "days", "hours", "minutes", "seconds",
+                         "microseconds"):
+                setattr(self, unit, kw.get(unit, 0))
+
+    assert _plain(relativedelta(seconds=15)) == _plain(datetime.timedelta(seconds=15)) \
+        == "15 seconds"
+    assert _plain(relativedelta(minutes=2)) == "120 seconds"
+    assert _plain(relativedelta(months=2)) == "2 months"

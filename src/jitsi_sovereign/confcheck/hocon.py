@@ -133,6 +133,15 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, datetime.timedelta):
         return _duration_text(value)
+    if type(value).__name__ == "relativedelta":
+        # pyhocon makes durations dateutil relativedeltas when python-dateutil is
+        # installed (the cloud extras bring it), timedeltas otherwise: the same text.
+        if value.years or value.months:
+            return " ".join(f"{n} {unit}" for n, unit in ((value.years, "years"),
+                                                          (value.months, "months")) if n)
+        return _duration_text(datetime.timedelta(
+            days=value.days, hours=value.hours, minutes=value.minutes,
+            seconds=value.seconds, microseconds=value.microseconds))
     return str(value)
 
 
