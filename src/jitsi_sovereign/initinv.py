@@ -95,6 +95,8 @@ class InventorySettings:
     tls_cert: Path | None = None  # tls provided
     tls_chain: Path | None = None
     tls_key: Path | None = None
+    # PEM of a private CA verify's outside TLS checks trust (jitsi_sovereign_tls_trust_store)
+    trust_ca: Path | None = None
     # None: the user's own ~/.ssh/known_hosts (host key checking stays on)
     known_hosts: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -284,6 +286,8 @@ def validate_settings(settings: InventorySettings) -> list[UserError]:
                                     "write it on one line"))
     errors.extend(_nat_problems(s))
     errors.extend(_tls_problems(s))
+    errors.extend(_file_problem("--trust-ca", s.trust_ca, "the PEM file of the CA that "
+                                "issues the server's certificate"))
     if s.known_hosts is not None:
         errors.extend(_file_problem("--known-hosts", s.known_hosts,
                                     "an OpenSSH known_hosts file"))
@@ -319,7 +323,7 @@ _FIRST_CLASS = {
     "tls_provided_chain": "--tls-chain", "tls_provided_key": "--tls-key",
     "prosody_ldap_url": "--ldap-url", "prosody_ldap_base": "--ldap-base",
     "prosody_ldap_bind_dn": "--ldap-bind-dn", "prosody_jwt_app_id": "--jwt-app-id",
-    "os_hardening_ssh_port": "--port",
+    "os_hardening_ssh_port": "--port", "jitsi_sovereign_tls_trust_store": "--trust-ca",
 }
 
 
@@ -389,7 +393,7 @@ def settings_warnings(settings: InventorySettings) -> list[str]:
                    "default): give --admin-cidr with your office's network to narrow it")
     elif any(ipaddress.ip_network(c).prefixlen == 0 for c in s.admin_cidrs):
         out.append("SSH is open to every address: narrow --admin-cidr to your networks")
-    if s.tls == "acme":
+    if s.tls == "acme" and s.extra.get("tls_acme_preflight_dns") is not False:
         target = s.public_ip or s.host
         found = resolves(s.domain.rstrip("."))
         if found is None:
@@ -465,6 +469,8 @@ def _group_vars(s: InventorySettings) -> dict[str, Any]:
                         ("tls_provided_key", s.tls_key)):
         if value is not None:
             out[name] = _path_text(value)
+    if s.trust_ca is not None:
+        out["jitsi_sovereign_tls_trust_store"] = _path_text(s.trust_ca)
     if s.jwt_app_id is not None:
         out["prosody_jwt_app_id"] = s.jwt_app_id
     if s.auth == "ldap":
@@ -542,7 +548,7 @@ def render_vars(s: InventorySettings, example: str | None = None) -> str:
         i += 1
     rest = [name for name in values if name not in done]
     if rest:
-        out += ["", "# " + "=" * 70 + " more settings given to init (--set)"]
+        out += ["", "# " + "=" * 70 + " more settings given to init"]
         for name in rest:
             out.extend(_yaml_entry(name, values[name]))
     if s.auth == "ldap" and s.ldap_bind_dn:
