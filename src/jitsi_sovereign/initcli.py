@@ -306,7 +306,7 @@ def ask(flags: Flags, console: Console) -> InventorySettings:
     if not given:
         console.print("Hosting facts, shown as declared in verify's report (empty: not "
                       "declared).")
-        for key, question, default in (
+        for fact, question, default in (
                 ("provider", "Hosting provider (e.g. OVHcloud, Scaleway, Outscale)", None),
                 ("region", "Region or datacenter (e.g. fr-par-2, GRA)", None),
                 ("country", "Country", initinv.FRENCH_HOSTING["country"]),
@@ -314,7 +314,7 @@ def ask(flags: Flags, console: Console) -> InventorySettings:
                 ("certification", "Certification (e.g. ISO/IEC 27001, SecNumCloud)", None)):
             answer = q.text(question, default=default, optional=default is None)
             if answer:
-                hosting[key] = answer
+                hosting[fact] = answer
     if f.private_ip is None and f.public_ip is None and q.yes(
             "Is the VM behind 1:1 NAT (a private address, the public one mapped to it)",
             default=False):
