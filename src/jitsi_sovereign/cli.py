@@ -275,16 +275,17 @@ def init(
         raise typer.Exit(1)
     written = initinv.write_inventory(settings, directory, force=force)
     for path in written:  # soft_wrap: paths and commands stay whole, to copy
-        console.print(f"[green]wrote[/] {escape(str(path))}", soft_wrap=True)
+        console.print(f"[green]wrote[/] {escape(str(path))}", soft_wrap=True, highlight=False)
     hosts_file = directory / "hosts.yml"
     console.print("\nNext:")
     if settings.known_hosts is None:
         console.print(f"  ssh -i {escape(str(settings.key))} -p {settings.port} "
-                      f"{escape(settings.user)}@{escape(settings.host)} true", soft_wrap=True)
+                      f"{escape(settings.user)}@{escape(settings.host)} true", soft_wrap=True,
+                      highlight=False)
         console.print("    (once: accept the VM's host key, compared with your provider's "
                       "console, and check the login)")
     console.print(f"  [bold]jitsi-sovereign deploy -i {escape(str(hosts_file))}[/]",
-                  soft_wrap=True)
+                  soft_wrap=True, highlight=False)
 
 
 # ------------------------------------------------------------------ deploy/verify
