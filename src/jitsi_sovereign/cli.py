@@ -168,17 +168,18 @@ def init(
                                        "meet.example.fr (required).")] = None,
     host: Annotated[str | None, _opt("--host", help="The VM's address, where SSH answers "
                                      "(required).")] = None,
-    user: Annotated[str | None, _opt("--user", help="Login user with sudo [debian].")] = None,
-    port: Annotated[int | None, _opt("--port", help="SSH port [22].")] = None,
+    user: Annotated[str | None, _opt("--user", help="Login user with sudo "
+                                     "(default: debian).")] = None,
+    port: Annotated[int | None, _opt("--port", help="SSH port (default: 22).")] = None,
     key: Annotated[Path | None, _opt("--key", help="SSH private key file, mode 0600 "
                                      "(required).")] = None,
     admin_cidr: Annotated[list[str] | None, _opt(
-        "--admin-cidr", help="Network allowed to reach SSH (repeatable) [the address you "
-        "connect from when known, else every address, with a warning].")] = None,
+        "--admin-cidr", help="Network allowed to reach SSH (repeatable) (default: the "
+        "address you connect from when known, else every address, with a warning).")] = None,
     auth: Annotated[str | None, _opt("--auth", help="Who opens rooms: internal, token or "
-                                     "ldap [internal].", panel="Meeting")] = None,
+                                     "ldap (default: internal).", panel="Meeting")] = None,
     guests: Annotated[bool | None, _opt("--guests/--no-guests", help="Guests join open rooms "
-                                        "[--guests].", panel="Meeting")] = None,
+                                        "(default: --guests).", panel="Meeting")] = None,
     jwt_app_id: Annotated[str | None, _opt("--jwt-app-id", help="auth token: the app id "
                                            "[jitsi-sovereign].", panel="Meeting")] = None,
     ldap_url: Annotated[str | None, _opt("--ldap-url", help="auth ldap: ldaps://host (or "
@@ -203,9 +204,9 @@ def init(
     certification: Annotated[str | None, _opt("--certification", help="Certification.",
                                               panel="Hosting facts (the report)")] = None,
     tls: Annotated[str | None, _opt("--tls", help="Certificate: acme, selfsigned (labs) or "
-                                    "provided [acme].", panel="Certificate")] = None,
+                                    "provided (default: acme).", panel="Certificate")] = None,
     acme_directory: Annotated[str | None, _opt(
-        "--acme-directory", help="ACME directory URL [Let's Encrypt].",
+        "--acme-directory", help="ACME directory URL (default: Let's Encrypt).",
         panel="Certificate")] = None,
     acme_ca: Annotated[Path | None, _opt("--acme-ca", help="PEM of a private ACME server's "
                                          "HTTPS CA.", panel="Certificate")] = None,
@@ -219,7 +220,8 @@ def init(
                                          panel="Certificate")] = None,
     trust_ca: Annotated[Path | None, _opt(
         "--trust-ca", help="PEM of a private CA that issues the server's certificate: "
-        "verify's outside TLS checks trust it [public stores].", panel="Certificate")] = None,
+        "verify's outside TLS checks trust it (default: public stores).",
+        panel="Certificate")] = None,
     known_hosts: Annotated[Path | None, _opt(
         "--known-hosts", help="known_hosts file holding the VM's host key (strict checking); "
         "default: your ~/.ssh/known_hosts.")] = None,
