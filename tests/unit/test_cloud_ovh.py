@@ -1,0 +1,389 @@
+"""Contract tests of the OVHcloud provider: the real openstacksdk/keystoneauth code path
+sends real HTTP to a loopback OpenStack (fake_openstack.py: Keystone, Nova, Neutron,
+Glance) that records every request and keeps state, so "the fake ends empty" means
+nothing is left.
+
+What this proves: the requests' methods, paths and bodies, their order, the one group
+on the port, the cleanup after each failure, destroy's idempotence, the residue check.
+What only a real OVHcloud account proves: that the VM boots, that Debian 13 is named so,
+that UDP 10000 reaches the videobridge, quotas and prices (README, `cloud create --live`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("openstack", reason="openstacksdk missing: pip install -e '.[dev]'")
+
+from fake_openstack import (
+    APP_CRED_ID,
+    APP_CRED_SECRET,
+    PASSWORD,
+    PROJECT_ID,
+    USER,
+    FakeOpenStack,
+)
+
+from jitsi_sovereign.cloud import engine
+from jitsi_sovereign.cloud.model import CreateRequest, Resource, Rule
+from jitsi_sovereign.cloud.ovh import (
+    OvhProvider,
+    neutron_rules,
+    rules_from_neutron,
+)
+from jitsi_sovereign.cloud.state import State
+from jitsi_sovereign.errors import UserError, ValidationErrors
+
+PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
+       "admin@laptop")
+ADMIN = "192.0.2.0/24"
+ANY = ("0.0.0.0/0", "::/0")
+# The firewall role's openings (roles/firewall/defaults/main.yml), as Neutron rules: the
+# core's rules.py parses the role; here they are written out to check the requests.
+EXPECTED_INGRESS = sorted(
+    [("tcp", 22, 22, ADMIN)]
+    + [(p, lo, hi, src) for (p, lo, hi) in [("tcp", 80, 80), ("tcp", 443, 443),
+                                            ("udp", 10000, 10000), ("udp", 3478, 3478),
+                                            ("tcp", 3478, 3478), ("tcp", 5349, 5349)]
+       for src in ANY])
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    cloud = FakeOpenStack().start()
+    for var in list(os.environ):
+        if var.startswith(("OS_", "OPENSTACK_")):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "no-clouds.yaml"))
+    monkeypatch.setenv("OS_AUTH_URL", cloud.auth_url)
+    monkeypatch.setenv("OS_USERNAME", USER)
+    monkeypatch.setenv("OS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OS_PROJECT_ID", PROJECT_ID)
+    monkeypatch.setenv("OS_USER_DOMAIN_NAME", "Default")
+    monkeypatch.setenv("OS_IDENTITY_API_VERSION", "3")
+    monkeypatch.setenv("OS_REGION_NAME", "SBG5")   # --region wins over it
+    yield cloud
+    cloud.stop()
+    assert cloud.unknown == [], f"requests the fake does not serve: {cloud.unknown}"
+
+
+def provider() -> OvhProvider:
+    return OvhProvider(poll_interval=0.01, wait_timeout=5, in_use_timeout=0.1)
+
+
+def request(**over) -> CreateRequest:
+    values = {"provider": "ovh", "region": "GRA11", "domain": "visio.mairie.fr",
+              "ssh_public_key": PUB, "ssh_key_path": Path("/home/a/.ssh/id_ed25519"),
+              "admin_cidrs": [ADMIN], "name": "jsov-visio"}
+    return CreateRequest(**{**values, **over})
+
+
+def waits(cloud: FakeOpenStack) -> engine.Waits:
+    def addresses(_name):
+        return {ip["ip_address"] for p in cloud.ports.values() for ip in p["fixed_ips"]}
+    return engine.Waits(ssh_timeout=0, dns_timeout=0, banner=lambda h, p: "SSH-2.0-Fake",
+                        resolve=addresses, sleep=lambda s: None)
+
+
+def create(cloud, tmp_path, req=None, echo=None):
+    lines: list[str] = []
+    result = engine.create(provider(), req or request(), tmp_path, waits=waits(cloud),
+                           echo=echo or lines.append)
+    return result, lines
+
+
+def bodies(cloud, method, path_end):
+    return [c.body for c in cloud.calls if c.method == method and c.path.endswith(path_end)]
+
+
+# ---- create -------------------------------------------------------------------------------
+
+def test_create_sends_the_expected_requests_in_order(fake, tmp_path):
+    result, lines = create(fake, tmp_path)
+    n = len(EXPECTED_INGRESS)
+    assert fake.writes() == (
+        ["POST GRA11/network/v2.0/security-groups"]
+        + ["POST GRA11/network/v2.0/security-group-rules"] * n
+        + ["POST GRA11/network/v2.0/ports", "POST GRA11/compute/v2.1/servers"])
+    # every call went to the region asked (not OS_REGION_NAME's SBG5), with the token
+    assert {c.region for c in fake.calls if c.service != "identity"} == {"GRA11"}
+
+    (sg_body,) = bodies(fake, "POST", "/security-groups")
+    assert sg_body == {"security_group": {
+        "name": "jsov-visio",
+        "description": "jitsi-sovereign=jsov-visio: the meeting server's openings"}}
+    sg_id = result.state.resources[0].id
+    rules = [b["security_group_rule"] for b in bodies(fake, "POST", "/security-group-rules")]
+    assert all(r["security_group_id"] == sg_id and r["direction"] == "ingress"
+               for r in rules)
+    assert all(r["ethertype"] == ("IPv6" if ":" in r["remote_ip_prefix"] else "IPv4")
+               for r in rules)
+    assert sorted((r["protocol"], r["port_range_min"], r["port_range_max"],
+                   r["remote_ip_prefix"]) for r in rules) == EXPECTED_INGRESS
+
+    (port_body,) = bodies(fake, "POST", "/ports")
+    assert port_body == {"port": {"name": "jsov-visio", "description": "jitsi-sovereign=jsov-visio",
+                                  "network_id": "net-ext", "security_groups": [sg_id]}}
+    (srv_body,) = bodies(fake, "POST", "/servers")
+    srv = srv_body["server"]
+    port_id = result.state.resources[1].id
+    assert srv["networks"] == [{"port": port_id}]
+    assert srv["flavorRef"] == "fl-b3-8"          # the default size, found in the list
+    assert srv["imageRef"] == "img-deb13"         # the newest image named "Debian 13"
+    assert srv["metadata"] == {"jitsi-sovereign": "jsov-visio"}
+    user_data = base64.b64decode(srv["user_data"]).decode()
+    assert user_data == engine.plan(request()).cloud_init and PUB in user_data
+    # no keypair, no security_groups by name (that would attach groups to the port again)
+    assert set(srv) == {"name", "flavorRef", "imageRef", "networks", "metadata", "user_data"}
+
+    # OVHcloud's "default" group (everything in) is attached to nothing we made
+    assert fake.ports[port_id]["security_groups"] == [sg_id]
+    assert fake.default_sg_id not in str([c.body for c in fake.calls])
+
+    assert [(r.kind, r.region) for r in result.state.resources] == [
+        ("security_group", "GRA11"), ("port", "GRA11"), ("server", "GRA11")]
+    assert result.server.public_ipv4 == fake.ports[port_id]["fixed_ips"][0]["ip_address"]
+    assert result.server.public_ipv6.startswith("2001:41d0:")
+    assert result.state.status == "created"
+    text = Path(result.state.path).read_text() + "\n".join(lines)
+    assert PASSWORD not in text and USER not in text
+
+
+def test_create_with_an_application_credential(fake, tmp_path, monkeypatch):
+    for var in ("OS_USERNAME", "OS_PASSWORD", "OS_USER_DOMAIN_NAME", "OS_PROJECT_ID"):
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("OS_AUTH_TYPE", "v3applicationcredential")
+    monkeypatch.setenv("OS_APPLICATION_CREDENTIAL_ID", APP_CRED_ID)
+    monkeypatch.setenv("OS_APPLICATION_CREDENTIAL_SECRET", APP_CRED_SECRET)
+    result, _ = create(fake, tmp_path)
+    assert result.state.status == "created"
+    (auth,) = bodies(fake, "POST", "/auth/tokens")
+    assert auth["auth"]["identity"]["methods"] == ["application_credential"]
+
+
+def test_status_compares_live_rules_and_groups(fake, tmp_path):
+    result, _ = create(fake, tmp_path)
+    state = State.load(result.state.path)
+    report = engine.status(provider(), state)
+    assert report["findings"] == []
+    assert report["server"]["state"] == "ACTIVE"
+    assert report["server"]["public_ipv4"] == result.server.public_ipv4
+    assert report["groups"] == [state.resources[0].id]
+
+    writes = len(fake.writes())
+    sg_id, port_id = state.resources[0].id, state.resources[1].id
+    fake._new_rule(sg_id, protocol="tcp", port_range_min=8080, port_range_max=8080,
+                   remote_ip_prefix="0.0.0.0/0")
+    gone = next(r for r in fake.rules.values() if r["security_group_id"] == sg_id
+                and r["protocol"] == "udp" and r["port_range_min"] == 10000
+                and r["ethertype"] == "IPv4")
+    del fake.rules[gone["id"]]
+    fake.ports[port_id]["security_groups"].append(fake.default_sg_id)
+    report = engine.status(provider(), state)
+    assert "extra rule: 8080/tcp from 0.0.0.0/0" in report["findings"]
+    assert "missing rule: 10000/udp from 0.0.0.0/0" in report["findings"]
+    assert f"extra security group attached: {fake.default_sg_id}" in report["findings"]
+    assert len(fake.writes()) == writes        # status only reads
+
+
+def test_the_default_group_reads_as_every_port_open():
+    live = [{"direction": "ingress", "ethertype": "IPv4", "protocol": None,
+             "port_range_min": None, "port_range_max": None, "remote_ip_prefix": None},
+            {"direction": "egress", "ethertype": "IPv4", "protocol": None}]
+    rules, other = rules_from_neutron(live)
+    assert rules == [Rule("tcp", 1, 65535, ("0.0.0.0/0",)), Rule("udp", 1, 65535, ("0.0.0.0/0",))]
+    assert other == ["ingress any protocol from 0.0.0.0/0 (ICMP and every port included)"]
+    assert rules_from_neutron(neutron_rules(rules)) == (rules, [])
+
+
+# ---- destroy / residue ------------------------------------------------------------------------
+
+def test_destroy_removes_exactly_the_state_in_reverse_and_twice_is_a_no_op(fake, tmp_path):
+    result, _ = create(fake, tmp_path)
+    ours = fake.ours()
+    # something of the user's, not in the state: destroy must not touch it
+    other = fake._new_sg("my-other-group", "not ours", region="GRA11")
+    state = State.load(result.state.path)
+    ids = [r.id for r in state.resources]
+    before = len(fake.calls)
+    left = engine.destroy(provider(), state, echo=lambda s: None)
+    assert left == []
+    deletes = [str(c) for c in fake.calls[before:] if c.method == "DELETE"]
+    assert deletes == [f"DELETE GRA11/compute/v2.1/servers/{ids[2]}",
+                       f"DELETE GRA11/network/v2.0/ports/{ids[1]}",
+                       f"DELETE GRA11/network/v2.0/security-groups/{ids[0]}"]
+    assert ours["servers"] and fake.ours() == {"servers": [], "ports": [],
+                                               "security_groups": [other["id"]]}
+    assert State.load(result.state.path).resources == []
+
+    before = len(fake.calls)
+    assert engine.destroy(provider(), State.load(result.state.path), echo=lambda s: None) == []
+    assert [str(c) for c in fake.calls[before:]
+            if c.method != "GET" and c.service != "identity"] == []
+    # deleting by id what is already gone is fine too (a state file written before a crash)
+    prov = provider()
+    for kind, rid in zip(("security_group", "port", "server"), ids, strict=True):
+        prov.delete(Resource(kind, rid, "GRA11"))
+    assert "DELETE" not in {c.method for c in fake.calls[before:]
+                            if c.service == "compute"}
+
+
+def test_residue_finds_what_carries_the_name(fake, tmp_path):
+    result, _ = create(fake, tmp_path)
+    state = result.state
+    found = provider().residue("jsov-visio")
+    assert [(r.kind, r.id) for r in found] == [(r.kind, r.id) for r in state.resources]
+    assert provider().residue("jsov-other") == []
+    # a leftover the state does not list (e.g. a crash before the state was written)
+    stray = fake._new_sg("jsov-visio", "jitsi-sovereign=jsov-visio: the meeting server's "
+                         "openings", region="SBG5")
+    engine.destroy(provider(), State.load(state.path), echo=lambda s: None)
+    assert [(r.kind, r.id, r.region) for r in provider().residue("jsov-visio")] == [
+        ("security_group", stray["id"], "SBG5")]
+
+
+# ---- failures during create -----------------------------------------------------------------
+
+QUOTA = {"forbidden": {"code": 403, "message": "Quota exceeded for instances: Requested 1, "
+                       "but already used 10 of 10 instances"}}
+
+
+@pytest.mark.parametrize(("method", "path", "status", "body", "after", "says"), [
+    ("POST", "security-groups$", 409, {"NeutronError": {"type": "Conflict",
+                                                        "message": "busy"}}, False, "409"),
+    ("POST", "security-group-rules$", 500, None, False, "500"),
+    ("POST", "ports$", 500, None, False, "500"),
+    ("POST", "servers$", 403, QUOTA, False, "Quota exceeded"),
+    ("POST", "servers$", 409, {"conflictingRequest": {"code": 409, "message": "busy"}},
+     False, "409"),
+    # the server is made but the answer is lost: found by its metadata and removed
+    ("POST", "servers$", 0, None, True, "creating the server"),
+    ("GET", r"ports/port-[0-9a-f]+$", 500, None, False, "500"),
+])
+def test_a_failure_removes_everything_created(fake, tmp_path, method, path, status, body,
+                                              after, says):
+    fake.fail(method, path, status, body, after=after)
+    with pytest.raises(UserError) as err:
+        create(fake, tmp_path)
+    assert says in str(err.value)
+    if "Quota" in says:
+        assert "quota" in err.value.fix.lower()
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+    state = State.load(tmp_path / "cloud-state.json")
+    assert state.status == "failed" and state.resources == []
+    assert PASSWORD not in str(err.value)
+
+
+def test_a_server_in_error_is_removed(fake, tmp_path):
+    fake.build_ends = "ERROR"
+    with pytest.raises(UserError):
+        create(fake, tmp_path)
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+
+
+def test_a_crash_half_way_removes_what_was_created(fake, tmp_path):
+    def echo(line):
+        if line.startswith("  created port"):
+            raise KeyboardInterrupt     # Ctrl-C, or the process killed between two calls
+    with pytest.raises(KeyboardInterrupt):
+        create(fake, tmp_path, echo=echo)
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+    assert "POST GRA11/compute/v2.1/servers" not in fake.writes()
+
+
+def test_what_cleanup_could_not_delete_stays_in_the_state_for_destroy(fake, tmp_path):
+    fake.fail("POST", "servers$", 500)
+    fake.fail("DELETE", "ports/", 500)
+    with pytest.raises(UserError) as err:
+        create(fake, tmp_path)
+    assert "could not be deleted" in str(err.value)
+    state = State.load(tmp_path / "cloud-state.json")
+    assert [r.kind for r in state.resources] == ["security_group", "port"]
+    engine.destroy(provider(), state, echo=lambda s: None)
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+
+
+# ---- refused before any creating call ---------------------------------------------------------
+
+def refused(fake, tmp_path, req) -> str:
+    with pytest.raises(ValidationErrors) as err:
+        create(fake, tmp_path, req)
+    assert fake.writes() == [], "a creating call was made"
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+    return str(err.value)
+
+
+@pytest.mark.parametrize("region", ["DE1", "BHS5", "UK1", "WAW1"])
+def test_a_region_outside_france_is_refused(fake, tmp_path, region):
+    with pytest.raises(UserError) as err:
+        create(fake, tmp_path, request(region=region))
+    assert region in str(err.value) and "GRA11" in err.value.fix
+    assert fake.calls == []
+
+
+def test_a_french_region_missing_from_the_catalog_is_refused(fake, tmp_path):
+    text = refused(fake, tmp_path, request(region="GRA7"))
+    assert "'GRA7' is not in this project's catalog" in text and "GRA11, SBG5" in text
+
+
+@pytest.mark.parametrize(("size", "says"), [
+    ("x9-999", "--size 'x9-999' is not a flavor of GRA11"),
+    ("d2-2", "--size 'd2-2' has 2048 MB of memory"),
+])
+def test_an_unknown_or_small_flavor_is_refused(fake, tmp_path, size, says):
+    text = refused(fake, tmp_path, request(size=size))
+    assert says in text and "d2-4, b3-8" in text
+
+
+def test_a_4_gb_flavor_is_accepted(fake, tmp_path):
+    result, _ = create(fake, tmp_path, request(size="d2-4"))
+    assert bodies(fake, "POST", "/servers")[0]["server"]["flavorRef"] == "fl-d2-4"
+    assert result.state.status == "created"
+
+
+def test_no_debian_13_image_is_refused(fake, tmp_path):
+    fake.images = [i for i in fake.images if i["name"] != "Debian 13"]
+    assert "no image named 'Debian 13' in GRA11" in refused(fake, tmp_path, request())
+
+
+@pytest.mark.parametrize("unset", [("OS_AUTH_URL",), ("OS_PASSWORD",),
+                                   ("OS_USERNAME", "OS_PASSWORD"), ("OS_PROJECT_ID",)])
+def test_missing_credentials_are_refused_naming_the_variables(fake, tmp_path, monkeypatch,
+                                                              unset):
+    for var in unset:
+        monkeypatch.delenv(var)
+    text = refused(fake, tmp_path, request())
+    assert all(var in text for var in unset) and "OS_CLOUD" in text
+    assert fake.calls == []        # not even a token request
+
+
+def test_wrong_credentials_are_refused_without_echoing_them(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("OS_PASSWORD", "wrong-password-123")
+    text = refused(fake, tmp_path, request())
+    assert "refused the credentials (401)" in text and "OS_USERNAME" in text
+    assert "wrong-password-123" not in text
+
+
+def test_a_missing_clouds_yaml_entry_is_refused(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("OS_CLOUD", "ovh-gra")
+    text = refused(fake, tmp_path, request())
+    assert "ovh-gra" in text and "clouds.yaml" in text
+
+
+def test_a_name_already_used_is_refused(fake, tmp_path):
+    create(fake, tmp_path / "first")
+    writes = len(fake.writes())
+    with pytest.raises(ValidationErrors) as err:
+        create(fake, tmp_path / "second")
+    assert "the name 'jsov-visio' is already used in GRA11" in str(err.value)
+    assert len(fake.writes()) == writes
+
+
+def test_a_private_key_is_refused(fake, tmp_path):
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n" \
+          "-----END OPENSSH PRIVATE KEY-----\n"
+    assert "PRIVATE key" in refused(fake, tmp_path, request(ssh_public_key=key))
