@@ -27,13 +27,16 @@ from fake_openstack import (
     USER,
     FakeOpenStack,
 )
+from fake_ovhapi import APP_KEY, APP_SECRET, CONSUMER_KEY, FakeOvhApi
 
 from jitsi_sovereign.cloud import engine
-from jitsi_sovereign.cloud.model import CreateRequest, Resource, Rule
+from jitsi_sovereign.cloud.model import CreateRequest, Resource, Rule, Server
 from jitsi_sovereign.cloud.ovh import (
+    OvhDns,
     OvhProvider,
     neutron_rules,
     rules_from_neutron,
+    zone_of,
 )
 from jitsi_sovereign.cloud.state import State
 from jitsi_sovereign.errors import UserError, ValidationErrors
@@ -387,3 +390,107 @@ def test_a_private_key_is_refused(fake, tmp_path):
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n" \
           "-----END OPENSSH PRIVATE KEY-----\n"
     assert "PRIVATE key" in refused(fake, tmp_path, request(ssh_public_key=key))
+
+
+# ---- DNS in an OVH zone (OvhDns through python-ovh, signed requests checked) --------------
+
+@pytest.fixture
+def ovhapi(monkeypatch, tmp_path):
+    ovh_client = pytest.importorskip("ovh.client", reason="ovh missing: pip install -e '.[dev]'")
+    api = FakeOvhApi().start()
+    monkeypatch.setitem(ovh_client.ENDPOINTS, "loopback-test", api.endpoint)
+    monkeypatch.chdir(tmp_path)                 # no ./ovh.conf
+    monkeypatch.setenv("HOME", str(tmp_path))   # no ~/.ovh.conf
+    monkeypatch.setattr("ovh.config.CONFIG_PATH", [])
+    monkeypatch.setenv("OVH_ENDPOINT", "loopback-test")
+    monkeypatch.setenv("OVH_APPLICATION_KEY", APP_KEY)
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", APP_SECRET)
+    monkeypatch.setenv("OVH_CONSUMER_KEY", CONSUMER_KEY)
+    yield api
+    api.stop()
+    assert api.bad_signatures == []
+
+
+def test_zone_of_takes_the_longest_zone():
+    assert zone_of("visio.mairie.fr", ["fr", "mairie.fr", "x.fr"]) == "mairie.fr"
+    assert zone_of("mairie.fr.", ["mairie.fr"]) == "mairie.fr"
+    assert zone_of("visio.mairie.fr", ["airie.fr", "example.org"]) is None
+
+
+def test_dns_record_created_checked_and_deleted_twice(ovhapi):
+    dns = OvhDns()
+    req = request()
+    assert dns.check(req) == []
+    assert ovhapi.writes() == []
+    res = dns.create_record(req, Server("srv", "51.75.12.11", "2001:41d0:304:200::b"))
+    posts = [c.body for c in ovhapi.calls if c.method == "POST" and c.path.endswith("/record")]
+    assert posts == [{"fieldType": "A", "subDomain": "visio", "target": "51.75.12.11",
+                      "ttl": 60},
+                     {"fieldType": "AAAA", "subDomain": "visio",
+                      "target": "2001:41d0:304:200::b", "ttl": 60}]
+    assert ovhapi.refreshes == ["mairie.fr"]
+    assert ovhapi.records() == [("mairie.fr", "A", "visio", "51.75.12.11"),
+                                ("mairie.fr", "AAAA", "visio", "2001:41d0:304:200::b")]
+    assert (res.kind, res.region, res.info["zone"]) == ("dns_record", "mairie.fr", "mairie.fr")
+    assert [r["type"] for r in dns.status(res)["records"]] == ["A", "AAAA"]
+    assert APP_SECRET not in str(res.to_dict()) and CONSUMER_KEY not in str(res.to_dict())
+
+    dns.delete(res)
+    assert ovhapi.records() == [] and ovhapi.refreshes == ["mairie.fr", "mairie.fr"]
+    writes = len(ovhapi.writes())
+    dns.delete(res)                       # already gone: nothing changes, no refresh
+    assert [w for w in ovhapi.writes()[writes:] if not w.startswith("DELETE")] == []
+    assert ovhapi.refreshes == ["mairie.fr", "mairie.fr"]
+    assert all(r.get("missing") for r in dns.status(res)["records"])
+
+
+def test_dns_refusals_before_any_write(ovhapi, monkeypatch):
+    dns = OvhDns()
+    (err,) = dns.check(request(domain="visio.ville.fr"))
+    assert "holds no DNS zone for visio.ville.fr" in str(err) and "mairie.fr" in str(err)
+    ovhapi.add_record("mairie.fr", "A", "visio", "192.0.2.7")
+    (err,) = OvhDns().check(request())
+    assert "already has DNS records" in str(err) and "A 192.0.2.7" in str(err)
+    monkeypatch.setenv("OVH_CONSUMER_KEY", "someone-elses-key")
+    (err,) = OvhDns().check(request(domain="meet.example.org"))
+    assert "refused the credentials" in str(err) and "OVH_CONSUMER_KEY" in err.fix
+    assert "someone-elses-key" not in str(err)
+    for var in ("OVH_ENDPOINT", "OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET",
+                "OVH_CONSUMER_KEY"):
+        monkeypatch.delenv(var)
+    (err,) = OvhDns().check(request(domain="meet.example.org"))
+    assert "no usable OVH API credentials" in str(err) and "OVH_ENDPOINT" in err.fix
+    assert ovhapi.writes() == []
+
+
+def test_a_wrong_application_secret_is_refused(ovhapi, monkeypatch):
+    monkeypatch.setenv("OVH_APPLICATION_SECRET", "not-the-secret")
+    (err,) = OvhDns().check(request())
+    assert "refused the request signature" in str(err) and "OVH_APPLICATION_SECRET" in err.fix
+    assert "not-the-secret" not in str(err)
+    ovhapi.bad_signatures.clear()       # expected here
+
+
+def test_create_and_destroy_with_ovh_dns(fake, ovhapi, tmp_path):
+    result = engine.create(provider(), request(dns="ovh"), tmp_path, dns=OvhDns(),
+                           waits=waits(fake), echo=lambda s: None)
+    assert [r.kind for r in result.state.resources] == [
+        "security_group", "port", "server", "dns_record"]
+    assert ovhapi.records() == [("mairie.fr", "A", "visio", result.server.public_ipv4),
+                                ("mairie.fr", "AAAA", "visio", result.server.public_ipv6)]
+    state = State.load(result.state.path)
+    report = engine.status(provider(), state, dns=OvhDns())
+    assert report["findings"] == [] and len(report["dns"][0]["records"]) == 2
+    engine.destroy(provider(), state, dns=OvhDns(), echo=lambda s: None)
+    assert ovhapi.records() == []
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+
+
+def test_a_dns_failure_removes_the_record_and_the_vm(fake, ovhapi, tmp_path):
+    ovhapi.fail("POST", r"/refresh$", 500)
+    with pytest.raises(UserError) as err:
+        engine.create(provider(), request(dns="ovh"), tmp_path, dns=OvhDns(),
+                      waits=waits(fake), echo=lambda s: None)
+    assert "refreshing the zone" in str(err.value)
+    assert ovhapi.records() == []
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}

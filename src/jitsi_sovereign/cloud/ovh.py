@@ -25,6 +25,7 @@ Nothing here prints, logs or stores a credential.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import os
 import re
@@ -117,6 +118,15 @@ def rules_from_neutron(live: list[dict[str, Any]]) -> tuple[list[Rule], list[str
         else:
             other.append(f"ingress {proto} from {prefix} ({r.get('ethertype')})")
     return merge_rules(rules), other
+
+
+def _get(getter: Callable[[str], Any], rid: str) -> Any:
+    """The resource by id, or None when it is gone (404)."""
+    import openstack.exceptions as os_exc
+    try:
+        return getter(rid)
+    except os_exc.NotFoundException:
+        return None
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -371,7 +381,7 @@ class OvhProvider:
         conn = self._conn(res.region)
         try:
             if res.kind == "server":
-                server = conn.compute.find_server(res.id, ignore_missing=True)
+                server = _get(conn.compute.get_server, res.id)
                 if server is None:
                     return
                 conn.compute.delete_server(res.id, ignore_missing=True)
@@ -402,7 +412,7 @@ class OvhProvider:
                                "other_rules": [], "findings": []}
         try:
             if "server" in ids:
-                srv = conn.compute.find_server(ids["server"], ignore_missing=True)
+                srv = _get(conn.compute.get_server, ids["server"])
                 if srv is not None:
                     addrs = [a["addr"] for nets in (srv.addresses or {}).values()
                              for a in nets]
@@ -415,7 +425,7 @@ class OvhProvider:
                     ports = list(conn.network.ports(device_id=srv.id))
                     out["groups"] = sorted({g for p in ports for g in p.security_group_ids})
             elif "port" in ids:
-                port = conn.network.find_port(ids["port"], ignore_missing=True)
+                port = _get(conn.network.get_port, ids["port"])
                 out["groups"] = sorted(port.security_group_ids) if port else []
             if "security_group" in ids:
                 live = [r.to_dict(computed=False) for r in
@@ -459,3 +469,151 @@ class OvhProvider:
         return out
 
 
+
+
+# ---- DNS: the A/AAAA record in a zone the OVH account holds (the `ovh` package) ----------
+
+OVH_API_FIX = (
+    "create an OVH API token with GET/POST/DELETE rights on /domain/zone/* "
+    "(https://eu.api.ovh.com/createToken/) and export OVH_ENDPOINT=ovh-eu, "
+    "OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY (or write them in "
+    "~/.ovh.conf)")
+DNS_TTL = 60      # short: a VM made again gets another address
+
+
+def zone_of(domain: str, zones: list[str]) -> str | None:
+    """The zone holding `domain` among `zones`: the longest one it ends with."""
+    domain = domain.rstrip(".").lower()
+    held = [z for z in zones if domain == z.lower() or domain.endswith("." + z.lower())]
+    return max(held, key=len) if held else None
+
+
+class OvhDns:
+    """The meeting name's A (and AAAA) record in an OVH DNS zone, through the OVH API
+    (python-ovh: it signs each request with the application secret and consumer key)."""
+
+    name = "ovh"
+
+    def __init__(self, *, timeout: tuple[float, float] = (10.0, 30.0),
+                 **_ignored: Any) -> None:
+        try:
+            import ovh  # noqa: F401  (the extra is present)
+        except ImportError:
+            raise missing_sdk("ovh", "ovh") from None
+        self.timeout = timeout
+        self._api = None
+        self._zones: dict[str, str] = {}
+
+    def _client(self):
+        if self._api is None:
+            import ovh
+            import ovh.exceptions as ovh_exc
+            try:
+                self._api = ovh.Client(timeout=self.timeout)
+            except (ovh_exc.InvalidRegion, ovh_exc.InvalidConfiguration) as exc:
+                # the messages name the missing settings or the endpoint, never a secret
+                raise UserError(f"no usable OVH API credentials: {str(exc)[:200]}",
+                                OVH_API_FIX) from None
+        return self._api
+
+    def _call(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
+        import ovh.exceptions as ovh_exc
+        api = self._client()
+        try:
+            return getattr(api, method)(path, **kwargs)
+        except ovh_exc.ResourceNotFoundError:
+            raise
+        except (ovh_exc.InvalidKey, ovh_exc.InvalidCredential, ovh_exc.NotCredential) as exc:
+            raise UserError(f"the OVH API refused the credentials {doing}: "
+                            f"{type(exc).__name__}", OVH_API_FIX) from None
+        except ovh_exc.NotGrantedCall:
+            raise UserError(f"the OVH API token may not call {method.upper()} {path}",
+                            OVH_API_FIX) from None
+        except ovh_exc.APIError as exc:
+            if "signature" in str(exc).lower():     # a wrong application secret
+                raise UserError(f"the OVH API refused the request signature {doing}",
+                                OVH_API_FIX) from None
+            raise UserError(f"the OVH API failed {doing}: {type(exc).__name__}: "
+                            f"{str(exc)[:200]}", "run the same command again later") from None
+
+    def _zone(self, domain: str) -> tuple[str, str]:
+        if domain not in self._zones:
+            zones = self._call("get", "/domain/zone", "listing the DNS zones")
+            zone = zone_of(domain, zones)
+            if zone is None:
+                raise UserError(
+                    f"the OVH account holds no DNS zone for {domain} (zones: "
+                    f"{', '.join(sorted(zones)) or 'none'})",
+                    "use the account that holds the domain's zone, or --dns none and "
+                    "create the A/AAAA record yourself")
+            self._zones[domain] = zone
+        zone = self._zones[domain]
+        sub = domain.rstrip(".")[: -len(zone)].rstrip(".") if domain != zone else ""
+        return zone, sub
+
+    def check(self, req: CreateRequest) -> list[UserError]:
+        try:
+            zone, sub = self._zone(req.domain)
+            taken = []
+            for kind in ("A", "AAAA", "CNAME"):
+                for rid in self._call("get", f"/domain/zone/{zone}/record", "reading records",
+                                      fieldType=kind, subDomain=sub):
+                    rec = self._call("get", f"/domain/zone/{zone}/record/{rid}",
+                                     "reading a record")
+                    taken.append(f"{kind} {rec.get('target')}")
+        except UserError as exc:
+            return [exc]
+        if taken:
+            return [UserError(f"{req.domain} already has DNS records in the OVH zone {zone}: "
+                              f"{', '.join(taken)}",
+                              "delete them in the OVH control panel (or point them yourself "
+                              "and use --dns none)")]
+        return []
+
+    def create_record(self, req: CreateRequest, server: Server) -> Resource:
+        import ovh.exceptions as ovh_exc
+        zone, sub = self._zone(req.domain)
+        made: list[dict[str, Any]] = []
+        try:
+            for kind, address in (("A", server.public_ipv4), ("AAAA", server.public_ipv6)):
+                if not address:
+                    continue
+                rec = self._call("post", f"/domain/zone/{zone}/record",
+                                 f"creating the {kind} record", fieldType=kind,
+                                 subDomain=sub, target=address, ttl=DNS_TTL)
+                made.append({"id": rec["id"], "type": kind, "target": address})
+            self._call("post", f"/domain/zone/{zone}/refresh", "refreshing the zone")
+        except BaseException:
+            for rec in made:    # the engine never heard of these: remove them here
+                with contextlib.suppress(UserError, ovh_exc.APIError):
+                    self._call("delete", f"/domain/zone/{zone}/record/{rec['id']}",
+                               "removing a record")
+            raise
+        return Resource("dns_record", ",".join(str(r["id"]) for r in made), zone,
+                        {"zone": zone, "name": req.domain, "subdomain": sub, "records": made})
+
+    def delete(self, res: Resource) -> None:
+        import ovh.exceptions as ovh_exc
+        zone = res.info.get("zone") or res.region
+        deleted = 0
+        for rid in [r for r in res.id.split(",") if r]:
+            try:
+                self._call("delete", f"/domain/zone/{zone}/record/{rid}", "deleting a record")
+                deleted += 1
+            except ovh_exc.ResourceNotFoundError:
+                pass        # already gone
+        if deleted:
+            self._call("post", f"/domain/zone/{zone}/refresh", "refreshing the zone")
+
+    def status(self, res: Resource) -> dict[str, Any]:
+        import ovh.exceptions as ovh_exc
+        zone = res.info.get("zone") or res.region
+        out = []
+        for rid in [r for r in res.id.split(",") if r]:
+            try:
+                rec = self._call("get", f"/domain/zone/{zone}/record/{rid}", "reading a record")
+                out.append({"id": rid, "type": rec.get("fieldType"),
+                            "target": rec.get("target"), "ttl": rec.get("ttl")})
+            except ovh_exc.ResourceNotFoundError:
+                out.append({"id": rid, "missing": True})
+        return {"name": res.info.get("name"), "zone": zone, "records": out}
