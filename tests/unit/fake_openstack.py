@@ -24,20 +24,22 @@ empty). Behaviour copied from the real services where our code depends on it:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import openstack
-
-# openstacksdk's own test fixtures (shipped in the wheel), read as files
-FIXTURES = Path(openstack.__file__).parent / "tests" / "unit" / "fixtures"
+# openstacksdk's own test fixtures (shipped in the wheel), read as files; the SDK itself
+# is not imported here (bench/cloud_ovh.py counts its import in the first create)
+FIXTURES = Path(importlib.util.find_spec("openstack").origin).parent / "tests" / "unit" \
+    / "fixtures"
 
 USER = "jsov-user"
 PASSWORD = "s3cret-pass-word"   # test-only credential, checked by the fake
@@ -92,6 +94,7 @@ class FakeOpenStack:
 
     def __post_init__(self) -> None:
         self.calls: list[Call] = []
+        self.busy = 0.0                 # seconds spent answering (bench: not our time)
         self.unknown: list[Call] = []
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
@@ -205,6 +208,14 @@ class FakeOpenStack:
                 self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _do(self):
+                start = time.perf_counter()
+                try:
+                    self._answer()
+                finally:
+                    with fake.lock:
+                        fake.busy += time.perf_counter() - start
+
+            def _answer(self):
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
