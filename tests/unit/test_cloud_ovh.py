@@ -75,7 +75,8 @@ def fake(monkeypatch, tmp_path):
 
 
 def provider() -> OvhProvider:
-    return OvhProvider(poll_interval=0.01, wait_timeout=5, in_use_timeout=0.1)
+    return OvhProvider(poll_interval=0.01, wait_timeout=5, in_use_timeout=0.1, retries=3,
+                       retry_delay=0.01)
 
 
 def request(**over) -> CreateRequest:
@@ -112,8 +113,9 @@ def test_create_sends_the_expected_requests_in_order(fake, tmp_path):
         ["POST GRA11/network/v2.0/security-groups"]
         + ["POST GRA11/network/v2.0/security-group-rules"] * n
         + ["POST GRA11/network/v2.0/ports", "POST GRA11/compute/v2.1/servers"])
-    # every call went to the region asked (not OS_REGION_NAME's SBG5), with the token
+    # every call went to the region asked (not OS_REGION_NAME's SBG5), which stays as it was
     assert {c.region for c in fake.calls if c.service != "identity"} == {"GRA11"}
+    assert os.environ["OS_REGION_NAME"] == "SBG5"
 
     (sg_body,) = bodies(fake, "POST", "/security-groups")
     assert sg_body == {"security_group": {
@@ -281,6 +283,25 @@ def test_a_failure_removes_everything_created(fake, tmp_path, method, path, stat
     assert PASSWORD not in str(err.value)
 
 
+def test_a_rate_limit_is_waited_out(fake, tmp_path):
+    fake.fail("POST", "ports$", 429, {"message": "Rate limit exceeded"}, times=2)
+    fake.fail("POST", "servers$", 503, None, times=1)
+    result, _ = create(fake, tmp_path)
+    assert result.state.status == "created"
+    assert fake.writes().count("POST GRA11/network/v2.0/ports") == 3
+    assert fake.writes().count("POST GRA11/compute/v2.1/servers") == 2
+    assert len(fake.ours()["ports"]) == 1 and len(fake.ours()["servers"]) == 1
+
+
+def test_a_rate_limit_that_lasts_fails_and_cleans_up(fake, tmp_path):
+    fake.fail("POST", "ports$", 429, {"message": "Rate limit exceeded"}, times=10)
+    with pytest.raises(UserError) as err:
+        create(fake, tmp_path)
+    assert "429" in str(err.value)
+    assert fake.writes().count("POST GRA11/network/v2.0/ports") == 4    # 1 + 3 retries
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+
+
 def test_a_server_in_error_is_removed(fake, tmp_path):
     fake.build_ends = "ERROR"
     with pytest.raises(UserError):
@@ -339,7 +360,8 @@ def test_a_french_region_missing_from_the_catalog_is_refused(fake, tmp_path):
 ])
 def test_an_unknown_or_small_flavor_is_refused(fake, tmp_path, size, says):
     text = refused(fake, tmp_path, request(size=size))
-    assert says in text and "d2-4, b3-8" in text
+    assert says in text and "d2-4, b3-8" in text     # the choices offered: >= 4 GB only
+    assert "d2-2, " not in text
 
 
 def test_a_4_gb_flavor_is_accepted(fake, tmp_path):

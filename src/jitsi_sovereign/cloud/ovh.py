@@ -163,7 +163,7 @@ class OvhProvider:
 
     def __init__(self, *, wait_timeout: float = 600.0, poll_interval: float = 5.0,
                  api_timeout: float = 60.0, in_use_timeout: float = 60.0,
-                 **_ignored: Any) -> None:
+                 retries: int = 3, retry_delay: float = 1.0, **_ignored: Any) -> None:
         try:
             import openstack  # noqa: F401  (the extra is present)
         except ImportError:
@@ -172,6 +172,10 @@ class OvhProvider:
         self.poll_interval = poll_interval
         self.api_timeout = api_timeout
         self.in_use_timeout = in_use_timeout   # a group still held by a port being unbound
+        # 429 (rate limit) and 503 answers are retried by keystoneauth, the delay doubling
+        # from retry_delay: the request was not processed, so even a POST is safe again
+        self.retries = retries
+        self.retry_delay = retry_delay
         self._conns: dict[str, Any] = {}
         self._found: dict[str, dict[str, Any]] = {}   # region -> flavor/image/network ids
 
@@ -202,7 +206,9 @@ class OvhProvider:
             os.environ["OS_REGION_NAME"] = region
             try:
                 conn = openstack.connect(cloud=os.environ.get("OS_CLOUD") or None,
-                                         region_name=region, api_timeout=self.api_timeout)
+                                         region_name=region, api_timeout=self.api_timeout,
+                                         status_code_retries=self.retries,
+                                         status_code_retry_delay=self.retry_delay)
             finally:
                 if saved is None:
                     del os.environ["OS_REGION_NAME"]
