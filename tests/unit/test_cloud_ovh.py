@@ -12,10 +12,12 @@ that UDP 10000 reaches the videobridge, quotas and prices (README, `cloud create
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytest.importorskip("openstack", reason="openstacksdk missing: pip install -e '.[dev]'")
 
@@ -516,3 +518,50 @@ def test_a_dns_failure_removes_the_record_and_the_vm(fake, ovhapi, tmp_path):
     assert "refreshing the zone" in str(err.value)
     assert ovhapi.records() == []
     assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+
+
+# ---- the CLI's status and destroy on a state file; clouds.yaml ------------------------------
+
+def test_cli_status_and_destroy_from_the_state_file(fake, tmp_path):
+    from typer.testing import CliRunner
+
+    from jitsi_sovereign.cli import app
+    result, _ = create(fake, tmp_path)
+    state_file = str(result.state.path)
+    out = CliRunner().invoke(app, ["cloud", "status", "--state", state_file, "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["findings"] == [] and report["server"]["state"] == "ACTIVE"
+
+    sg_id = result.state.resources[0].id
+    fake._new_rule(sg_id, protocol=None, ethertype="IPv4")     # "any protocol" added by hand
+    out = CliRunner().invoke(app, ["cloud", "status", "--state", state_file])
+    assert out.exit_code == 1
+    assert "extra rule: 1-65535/tcp from 0.0.0.0/0" in out.output
+    assert "extra rule: 1-65535/udp from 0.0.0.0/0" in out.output
+
+    out = CliRunner().invoke(app, ["cloud", "destroy", "--state", state_file])
+    assert out.exit_code == 0, out.output
+    assert "nothing tagged jitsi-sovereign=jsov-visio is left at ovh" in out.output
+    assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+    assert PASSWORD not in out.output
+
+    out = CliRunner().invoke(app, ["cloud", "status", "--state", state_file])
+    assert out.exit_code == 1 and "the server is gone" in out.output
+
+
+def test_credentials_from_clouds_yaml(fake, tmp_path, monkeypatch):
+    for var in ("OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_ID",
+                "OS_USER_DOMAIN_NAME", "OS_REGION_NAME"):
+        monkeypatch.delenv(var)
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"ovh-test": {
+        "auth": {"auth_url": fake.auth_url, "username": USER, "password": PASSWORD,
+                 "project_id": PROJECT_ID, "user_domain_name": "Default"},
+        "region_name": "SBG5", "identity_api_version": 3}}}))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    monkeypatch.setenv("OS_CLOUD", "ovh-test")
+    result, lines = create(fake, tmp_path / "out")
+    assert result.state.status == "created"
+    assert {c.region for c in fake.calls if c.service != "identity"} == {"GRA11"}
+    assert PASSWORD not in Path(result.state.path).read_text() + "\n".join(lines)

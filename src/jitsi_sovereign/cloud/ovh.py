@@ -120,6 +120,21 @@ def rules_from_neutron(live: list[dict[str, Any]]) -> tuple[list[Rule], list[str
     return merge_rules(rules), other
 
 
+def _cloud_region(region: str, **options: Any):
+    """openstacksdk's configuration (OS_CLOUD's clouds.yaml entry, else the OS_* variables)
+    for `region`. OVHcloud's openrc.sh sets OS_REGION_NAME and its clouds.yaml a
+    region_name, and openstacksdk then accepts that region only: --region replaces it."""
+    import openstack.config
+    config = openstack.config.OpenStackConfig(load_yaml_config=True, load_envvars=True)
+    name = os.environ.get("OS_CLOUD") or config.envvar_key
+    entry = config.cloud_config.get("clouds", {}).get(name)
+    if entry is None:
+        raise openstack.exceptions.ConfigException(f"Cloud {name} was not found.")
+    entry.pop("regions", None)
+    entry["region_name"] = region
+    return config.get_one(cloud=name, region_name=region, **options)
+
+
 def _get(getter: Callable[[str], Any], rid: str) -> Any:
     """The resource by id, or None when it is gone (404)."""
     import openstack.exceptions as os_exc
@@ -200,20 +215,10 @@ class OvhProvider:
         import openstack
         import openstack.exceptions as os_exc
         try:
-            # OVHcloud's openrc.sh sets OS_REGION_NAME, and openstacksdk then accepts that
-            # region only: --region replaces it for the time of the call.
-            saved = os.environ.get("OS_REGION_NAME")
-            os.environ["OS_REGION_NAME"] = region
-            try:
-                conn = openstack.connect(cloud=os.environ.get("OS_CLOUD") or None,
-                                         region_name=region, api_timeout=self.api_timeout,
-                                         status_code_retries=self.retries,
-                                         status_code_retry_delay=self.retry_delay)
-            finally:
-                if saved is None:
-                    del os.environ["OS_REGION_NAME"]
-                else:
-                    os.environ["OS_REGION_NAME"] = saved
+            conn = openstack.connection.Connection(
+                config=_cloud_region(region, api_timeout=self.api_timeout,
+                                     status_code_retries=self.retries,
+                                     status_code_retry_delay=self.retry_delay))
             conn.authorize()
         except os_exc.ConfigException as exc:
             raise UserError(f"OpenStack configuration (OS_CLOUD / clouds.yaml, OS_*): {exc}",
