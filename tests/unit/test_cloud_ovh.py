@@ -196,6 +196,17 @@ def test_status_compares_live_rules_and_groups(fake, tmp_path):
     assert f"extra security group attached: {fake.default_sg_id}" in report["findings"]
     assert len(fake.writes()) == writes        # status only reads
 
+    # our group detached (the default one stays): none of the planned openings is in effect
+    fake.ports[port_id]["security_groups"] = [fake.default_sg_id]
+    fake._new_rule(sg_id, protocol="icmp", ethertype="IPv4")
+    live = provider().status(state)
+    assert live["rules"] == [] and live["groups"] == [fake.default_sg_id]
+    assert live["findings"] == [
+        f"our security group {sg_id} is not attached to the server",
+        "rule the plan does not have: ingress icmp from 0.0.0.0/0 (IPv4)"]
+    report = engine.status(provider(), state)
+    assert "missing rule: 22/tcp from 192.0.2.0/24" in report["findings"]
+
 
 def test_the_default_group_reads_as_every_port_open():
     live = [{"direction": "ingress", "ethertype": "IPv4", "protocol": None,
@@ -535,10 +546,12 @@ def test_cli_status_and_destroy_from_the_state_file(fake, tmp_path):
 
     sg_id = result.state.resources[0].id
     fake._new_rule(sg_id, protocol=None, ethertype="IPv4")     # "any protocol" added by hand
+    fake._new_rule(sg_id, protocol="udp", ethertype="IPv6")    # every UDP port, from anywhere
     out = CliRunner().invoke(app, ["cloud", "status", "--state", state_file])
     assert out.exit_code == 1
     assert "extra rule: 1-65535/tcp from 0.0.0.0/0" in out.output
     assert "extra rule: 1-65535/udp from 0.0.0.0/0" in out.output
+    assert "extra rule: 1-65535/udp from ::/0" in out.output
 
     out = CliRunner().invoke(app, ["cloud", "destroy", "--state", state_file])
     assert out.exit_code == 0, out.output

@@ -439,17 +439,18 @@ class OvhProvider:
                 port = _get(conn.network.get_port, ids["port"])
                 out["groups"] = sorted(port.security_group_ids) if port else []
             if "security_group" in ids:
-                live = [r.to_dict(computed=False) for r in
+                live = [r.to_dict(computed=False, original_names=True) for r in
                         conn.network.security_group_rules(security_group_id=ids["security_group"])]
                 out["rules"], out["other_rules"] = rules_from_neutron(live)
-                extra = [g for g in out["groups"] if g != ids["security_group"]]
-                if extra:
-                    out["findings"].append(
-                        f"other security groups attached: {', '.join(extra)} (OVHcloud's "
-                        "'default' lets everything in)")
                 if out["server"] is not None and ids["security_group"] not in out["groups"]:
-                    out["findings"].append("our security group is not attached to the server")
-            out["findings"] += [f"rule the plan does not have: {o}" for o in out["other_rules"]]
+                    # none of its openings is in effect: every planned rule is missing
+                    out["rules"] = []
+                    out["findings"].append(f"our security group {ids['security_group']} is "
+                                           "not attached to the server")
+            # what a Rule cannot hold (ICMP, a remote group...): findings of their own; extra
+            # groups and tcp/udp differences are the engine's comparison
+            out["findings"] += [f"rule the plan does not have: {o}" for o in out["other_rules"]
+                                if not o.startswith("ingress any protocol")]
         except _errors() as exc:
             raise _sdk_error(exc, "a status query") from None
         return out
