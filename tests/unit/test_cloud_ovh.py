@@ -533,8 +533,10 @@ def test_a_dns_failure_removes_the_record_and_the_vm(fake, ovhapi, tmp_path):
 
 # ---- the CLI's status and destroy on a state file; clouds.yaml ------------------------------
 
-def test_cli_status_and_destroy_from_the_state_file(fake, tmp_path):
+def test_cli_status_and_destroy_from_the_state_file(fake, tmp_path, monkeypatch):
     from typer.testing import CliRunner
+    # the CLI builds the provider with its defaults: poll the fake faster than a real cloud
+    monkeypatch.setitem(OvhProvider.__init__.__kwdefaults__, "poll_interval", 0.01)
 
     from jitsi_sovereign.cli import app
     result, _ = create(fake, tmp_path)
