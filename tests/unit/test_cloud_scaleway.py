@@ -464,3 +464,44 @@ def test_zones_are_the_allowed_ones():
     from jitsi_sovereign.cloud.regions import REGIONS
 
     assert tuple(REGIONS["scaleway"]) == ZONES
+
+
+def test_cli_create_end_to_end(fake, banner, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from jitsi_sovereign.cli import app
+
+    fake.boot_polls = 0      # the CLI's provider polls with its real interval
+    test_waits = waits(fake, banner)
+    monkeypatch.setattr(engine, "Waits", lambda: test_waits)
+    key = tmp_path / "id_ed25519"
+    key.write_text(PRIVATE)
+    (tmp_path / "id_ed25519.pub").write_text(PUB + "\n")
+    out = tmp_path / "meet"
+    result = CliRunner().invoke(app, [
+        "cloud", "create", "--provider", "scaleway", "--region", "fr-par-1",
+        "--domain", "visio.example.org", "--ssh-key", str(key), "--dns", "scaleway",
+        "--admin-cidr", "192.0.2.0/24", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"inventory: {out / 'hosts.yml'}" in result.output
+    assert "jitsi-sovereign deploy -i" in result.output
+    assert str(key) in (out / "hosts.yml").read_text()          # the private key's path
+    assert PRIVATE.splitlines()[1] not in json.dumps(fake.log, default=str)
+    assert SECRET not in result.output
+    assert len(fake.servers) == 1
+
+
+def test_cli_refuses_a_private_key_without_its_pub(fake, tmp_path):
+    from typer.testing import CliRunner
+
+    from jitsi_sovereign.cli import app
+
+    key = tmp_path / "id_ed25519"
+    key.write_text(PRIVATE)
+    result = CliRunner().invoke(app, [
+        "cloud", "create", "--provider", "scaleway", "--region", "fr-par-1",
+        "--domain", "visio.example.org", "--ssh-key", str(key)])
+    assert isinstance(result.exception, UserError)
+    assert "no public key" in result.exception.message and "ssh-keygen -y" in \
+        result.exception.fix
+    assert fake.log == []
