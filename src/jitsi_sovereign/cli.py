@@ -154,6 +154,144 @@ def lab_ssh(ctx: typer.Context,
     os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with ssh, argv list
 
 
+# --------------------------------------------------------------------------- init
+
+InitDirArg = Annotated[Path, typer.Argument(help="Directory of the new inventory.")]
+
+
+def _opt(*names: str, help: str, **kw):
+    return typer.Option(*names, help=help, rich_help_panel=kw.pop("panel", None), **kw)
+
+
+@app.command()
+def init(
+    directory: InitDirArg,
+    domain: Annotated[str | None, _opt("--domain", help="The meeting's DNS name, e.g. "
+                                       "meet.example.fr (required).")] = None,
+    host: Annotated[str | None, _opt("--host", help="The VM's address, where SSH answers "
+                                     "(required).")] = None,
+    user: Annotated[str | None, _opt("--user", help="Login user with sudo "
+                                     "(default: debian).")] = None,
+    port: Annotated[int | None, _opt("--port", help="SSH port (default: 22).")] = None,
+    key: Annotated[Path | None, _opt("--key", help="SSH private key file, mode 0600 "
+                                     "(required).")] = None,
+    admin_cidr: Annotated[list[str] | None, _opt(
+        "--admin-cidr", help="Network allowed to reach SSH (repeatable) (default: the "
+        "address you connect from when known, else every address, with a warning).")] = None,
+    auth: Annotated[str | None, _opt("--auth", help="Who opens rooms: internal, token or "
+                                     "ldap (default: internal).", panel="Meeting")] = None,
+    guests: Annotated[bool | None, _opt("--guests/--no-guests", help="Guests join open rooms "
+                                        "(default: --guests).", panel="Meeting")] = None,
+    jwt_app_id: Annotated[str | None, _opt("--jwt-app-id", help="auth token: the app id "
+                                           "[jitsi-sovereign].", panel="Meeting")] = None,
+    ldap_url: Annotated[str | None, _opt("--ldap-url", help="auth ldap: ldaps://host (or "
+                                         "ldap://host, StartTLS).", panel="Meeting")] = None,
+    ldap_base: Annotated[str | None, _opt("--ldap-base", help="auth ldap: base DN of users.",
+                                          panel="Meeting")] = None,
+    ldap_bind_dn: Annotated[str | None, _opt("--ldap-bind-dn", help="auth ldap: bind DN "
+                                             "(its password goes in a vault).",
+                                             panel="Meeting")] = None,
+    private_ip: Annotated[str | None, _opt("--private-ip", help="Behind 1:1 NAT: the VM's "
+                                           "private address.", panel="Meeting")] = None,
+    public_ip: Annotated[str | None, _opt("--public-ip", help="Behind 1:1 NAT: its public "
+                                          "address.", panel="Meeting")] = None,
+    provider: Annotated[str | None, _opt("--provider", help="Hosting provider.",
+                                         panel="Hosting facts (the report)")] = None,
+    region: Annotated[str | None, _opt("--region", help="Region or datacenter.",
+                                       panel="Hosting facts (the report)")] = None,
+    country: Annotated[str | None, _opt("--country", help="Country.",
+                                        panel="Hosting facts (the report)")] = None,
+    jurisdiction: Annotated[str | None, _opt("--jurisdiction", help="Jurisdiction.",
+                                             panel="Hosting facts (the report)")] = None,
+    certification: Annotated[str | None, _opt("--certification", help="Certification.",
+                                              panel="Hosting facts (the report)")] = None,
+    tls: Annotated[str | None, _opt("--tls", help="Certificate: acme, selfsigned (labs) or "
+                                    "provided (default: acme).", panel="Certificate")] = None,
+    acme_directory: Annotated[str | None, _opt(
+        "--acme-directory", help="ACME directory URL (default: Let's Encrypt).",
+        panel="Certificate")] = None,
+    acme_ca: Annotated[Path | None, _opt("--acme-ca", help="PEM of a private ACME server's "
+                                         "HTTPS CA.", panel="Certificate")] = None,
+    acme_email: Annotated[str | None, _opt("--acme-email", help="E-mail for expiry warnings.",
+                                           panel="Certificate")] = None,
+    tls_cert: Annotated[Path | None, _opt("--tls-cert", help="tls provided: certificate.",
+                                          panel="Certificate")] = None,
+    tls_chain: Annotated[Path | None, _opt("--tls-chain", help="tls provided: chain.",
+                                           panel="Certificate")] = None,
+    tls_key: Annotated[Path | None, _opt("--tls-key", help="tls provided: its key.",
+                                         panel="Certificate")] = None,
+    trust_ca: Annotated[Path | None, _opt(
+        "--trust-ca", help="PEM of a private CA that issues the server's certificate: "
+        "verify's outside TLS checks trust it (default: public stores).",
+        panel="Certificate")] = None,
+    known_hosts: Annotated[Path | None, _opt(
+        "--known-hosts", help="known_hosts file holding the VM's host key (strict checking); "
+        "default: your ~/.ssh/known_hosts.")] = None,
+    set_vars: Annotated[list[str] | None, _opt(
+        "--set", help="Another role variable, KEY=VALUE (YAML value), checked against the "
+        "roles' specs (repeatable).")] = None,
+    force: Annotated[bool, _opt("--force", help="Write into an existing directory (only "
+                                "hosts.yml, group_vars/all.yml, .gitignore are written).")
+                     ] = False,
+    interactive: Annotated[bool, _opt("--interactive", help="Ask for what the flags do not "
+                                      "give, even when stdin is not a terminal.")] = False,
+    non_interactive: Annotated[bool, _opt("--non-interactive", help="Never ask: a missing "
+                                          "required flag is an error.")] = False,
+) -> None:
+    """Write a commented inventory for your VM, checked as deploy checks it: asked
+    interactively on a terminal, or from flags for scripts."""
+    from jitsi_sovereign import initcli, initinv
+    from jitsi_sovereign.errors import ValidationErrors
+
+    if interactive and non_interactive:
+        raise UserError("--interactive and --non-interactive together",
+                        "give one of them")
+    ask = interactive or (not non_interactive and sys.stdin.isatty())
+    problem = initinv.directory_problem(directory, force=force)
+    if problem is not None and ask:  # before the questions; with flags, with the rest
+        raise problem
+    extra = {}
+    for raw in set_vars or []:
+        if "=" not in raw:
+            raise UserError(f"--set {raw!r} is not KEY=VALUE",
+                            "e.g. --set nginx_access_log=anonymized")
+        extra.update(_parse_extra_vars([raw]))
+    flags = initcli.Flags(
+        domain=domain, host=host, user=user, port=port, key=key, admin_cidrs=admin_cidr,
+        auth=auth, guests=guests, jwt_app_id=jwt_app_id, ldap_url=ldap_url,
+        ldap_base=ldap_base, ldap_bind_dn=ldap_bind_dn, provider=provider, region=region,
+        country=country, jurisdiction=jurisdiction, certification=certification,
+        private_ip=private_ip, public_ip=public_ip, tls=tls, acme_directory=acme_directory,
+        acme_ca=acme_ca, acme_email=acme_email, tls_cert=tls_cert, tls_chain=tls_chain,
+        tls_key=tls_key, trust_ca=trust_ca, known_hosts=known_hosts, extra=extra)
+    try:
+        settings = initcli.ask(flags, console) if ask else initcli.from_flags(flags)
+    except ValidationErrors as exc:
+        raise ValidationErrors(exc.errors + ([problem] if problem else [])) from None
+    errors = initinv.validate_settings(settings) + ([problem] if problem else [])
+    if errors:
+        raise ValidationErrors(errors)
+    warnings = initinv.settings_warnings(settings)
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    if ask and not initcli.confirm_write(directory, console):
+        console.print("nothing written")
+        raise typer.Exit(1)
+    written = initinv.write_inventory(settings, directory, force=force)
+    for path in written:  # soft_wrap: paths and commands stay whole, to copy
+        console.print(f"[green]wrote[/] {escape(str(path))}", soft_wrap=True, highlight=False)
+    hosts_file = directory / "hosts.yml"
+    console.print("\nNext:")
+    if settings.known_hosts is None:
+        console.print(f"  ssh -i {escape(str(settings.key))} -p {settings.port} "
+                      f"{escape(settings.user)}@{escape(settings.host)} true", soft_wrap=True,
+                      highlight=False)
+        console.print("    (once: accept the VM's host key, compared with your provider's "
+                      "console, and check the login)")
+    console.print(f"  [bold]jitsi-sovereign deploy -i {escape(str(hosts_file))}[/]",
+                  soft_wrap=True, highlight=False)
+
+
 # ------------------------------------------------------------------ deploy/verify
 
 

@@ -425,7 +425,7 @@ def load_and_validate(path: Path | str, extra_vars: dict | None = None,
     path = Path(path)
     if not path.exists():
         raise UserError(f"inventory {path} does not exist",
-                        "copy inventories/example/ and give its hosts.yml with -i")
+                        "write one with `jitsi-sovereign init DIR` and give DIR/hosts.yml with -i")
     loader, manager, variables = _load(path)
     if limit:
         manager.subset(limit)

@@ -38,3 +38,8 @@ def roles_dir() -> Path:
 def collections_dir() -> Path:
     """The directory Ansible's collections_path names (holding ansible_collections/)."""
     return ansible_dir() / "collections"
+
+
+def example_inventory_dir() -> Path:
+    """``inventories/example``: the commented inventory ``init`` writes from."""
+    return ansible_dir() / "inventories" / "example"

@@ -119,6 +119,46 @@ def test_cloud_init_is_minimal_and_valid_yaml():
     assert "passwd" not in user and "packages" not in doc
 
 
+SCHEMA_PATHS = [Path("/var/cache/jitsi-sovereign/cloud-init/schema-cloud-config-v1.json"),
+                Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/"
+                     "schema-cloud-config-v1.json")]
+
+
+def cloud_init_schema() -> dict:
+    """cloud-init's own #cloud-config schema: $JSOV_CLOUD_INIT_SCHEMA (./run test fetches it
+    with apt-get download, without installing cloud-init) or the installed package's."""
+    import os
+
+    paths = [Path(os.environ["JSOV_CLOUD_INIT_SCHEMA"])] if os.environ.get(
+        "JSOV_CLOUD_INIT_SCHEMA") else SCHEMA_PATHS
+    for path in paths:
+        if path.is_file():
+            return json.loads(path.read_text())
+    pytest.skip("cloud-init's schema is not here: set JSOV_CLOUD_INIT_SCHEMA to "
+                "schema-cloud-config-v1.json (./run test fetches it: apt-get download "
+                "cloud-init; dpkg-deb -x), or install cloud-init")
+
+
+def _schema_keys(schema: dict) -> set[str]:
+    keys: set[str] = set()
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        keys |= set(definition.get("properties", {}))
+    return keys
+
+
+def test_cloud_init_passes_cloud_inits_own_schema():
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (dev extra) missing")
+    schema = cloud_init_schema()
+    validator = jsonschema.Draft4Validator(schema)
+    doc = yaml.safe_load(cloudinit.user_data("debian", PUB))
+    assert [e.message for e in validator.iter_errors(doc)] == []
+    # The schema leaves unknown top-level keys alone: each of ours must be one it names.
+    assert set(doc) <= _schema_keys(schema)
+    # and the validator bites: a wrong type in a user entry is refused
+    bad = {**doc, "users": [{**doc["users"][0], "lock_passwd": "yes", "sudo": 3}]}
+    assert list(validator.iter_errors(bad))
+
+
 # ---- keys ---------------------------------------------------------------------------------
 
 def test_a_private_key_is_refused_as_public():

@@ -208,3 +208,15 @@ def test_filter_parse_error_names_the_file():
 
     with pytest.raises(AnsibleFilterError, match=r"^jicofo.conf: not valid HOCON at line 1"):
         _filter_module()["hocon_check"]("jicofo {", "jicofo.conf")
+
+
+def test_durations_are_text_with_python_dateutil_too():
+    """pyhocon returns dateutil's relativedelta for durations when python-dateutil is
+    installed (the scaleway extra brings it): the same text as without it."""
+    rd = pytest.importorskip("dateutil.relativedelta",
+                             reason="python-dateutil is not installed").relativedelta
+    from jitsi_sovereign.confcheck.hocon import _plain
+
+    assert _plain(rd(minutes=1)) == "60 seconds"
+    assert _plain(rd(seconds=15)) == "15 seconds"
+    assert _plain(rd(months=1)) == str(rd(months=1))   # no fixed length: left as it is

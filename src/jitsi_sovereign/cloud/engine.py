@@ -299,6 +299,7 @@ def status(provider: Provider, state: State, *, dns: DnsProvider | None = None) 
     findings = [f"missing rule: {r}" for r in want_atoms if r not in have_atoms]
     findings += [f"extra rule: {r}" for r in have_atoms if r not in want_atoms]
     findings += [f"extra security group attached: {g}" for g in extra_groups]
+    findings += list(live.get("findings") or [])   # the provider's own (e.g. a policy)
     if live.get("server") is None:
         findings.append("the server is gone")
     out = {"server": live.get("server"), "rules": [r.to_dict() for r in have],

@@ -133,7 +133,20 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, datetime.timedelta):
         return _duration_text(value)
+    delta = _relativedelta_as_timedelta(value)
+    if delta is not None:
+        return _duration_text(delta)
     return str(value)
+
+
+def _relativedelta_as_timedelta(value: Any) -> datetime.timedelta | None:
+    """pyhocon parses durations into dateutil's relativedelta when python-dateutil is
+    installed (the scaleway SDK brings it): the same duration as a timedelta, None when it
+    is not a relativedelta or counts months or years (no fixed length)."""
+    if type(value).__name__ != "relativedelta" or value.years or value.months:
+        return None
+    return datetime.timedelta(days=value.days, hours=value.hours, minutes=value.minutes,
+                              seconds=value.seconds, microseconds=value.microseconds)
 
 
 def _duration_text(delta: datetime.timedelta) -> str:
