@@ -15,13 +15,13 @@ import json
 import re
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("scaleway", reason="the scaleway SDK is not installed "
                                         "(pip install 'jitsi-sovereign[scaleway]')")
 
+from fake_provider import PRIVATE, private_key_file
 from fake_scaleway import (
     PROJECT,
     ROUTES,
@@ -40,8 +40,7 @@ from jitsi_sovereign.errors import UserError, ValidationErrors
 
 PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
        "admin@laptop")
-PRIVATE = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
-           "-----END OPENSSH PRIVATE KEY-----\n")
+KEY = private_key_file()
 
 
 # ---- fixtures ------------------------------------------------------------------------------
@@ -107,7 +106,7 @@ def dns() -> ScalewayDns:
 
 def request(**over) -> CreateRequest:
     values = {"provider": "scaleway", "region": "fr-par-2", "domain": "visio.example.org",
-              "ssh_public_key": PUB, "ssh_key_path": Path("/home/a/.ssh/id_ed25519"),
+              "ssh_public_key": PUB, "ssh_key_path": KEY,
               "admin_cidrs": ["192.0.2.0/24"], "dns": "scaleway"}
     return CreateRequest(**{**values, **over})
 
@@ -476,6 +475,7 @@ def test_cli_create_end_to_end(fake, banner, tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "Waits", lambda: test_waits)
     key = tmp_path / "id_ed25519"
     key.write_text(PRIVATE)
+    key.chmod(0o600)
     (tmp_path / "id_ed25519.pub").write_text(PUB + "\n")
     out = tmp_path / "meet"
     result = CliRunner().invoke(app, [
@@ -486,6 +486,16 @@ def test_cli_create_end_to_end(fake, banner, tmp_path, monkeypatch):
     assert f"inventory: {out / 'hosts.yml'}" in result.output
     assert "jitsi-sovereign deploy -i" in result.output
     assert str(key) in (out / "hosts.yml").read_text()          # the private key's path
+    # deploy's own inventory check accepts it as it is
+    from jitsi_sovereign.inventory import load_and_validate
+
+    (host,) = load_and_validate(out / "hosts.yml").hosts
+    assert (host.name, host.address, host.user) == ("visio.example.org", "127.0.0.2", "debian")
+    import yaml
+    group = yaml.safe_load((out / "group_vars" / "all.yml").read_text())
+    assert group["jitsi_sovereign_hosting"]["provider"] == "Scaleway"
+    assert group["jitsi_sovereign_hosting"]["region"] == "fr-par-1 (Paris)"
+    assert group["firewall_admin_cidrs"] == ["192.0.2.0/24"]
     assert PRIVATE.splitlines()[1] not in json.dumps(fake.log, default=str)
     assert SECRET not in result.output
     assert len(fake.servers) == 1
