@@ -50,16 +50,16 @@ class Plan:
         lines += [f"  {i}. {kind}: {what}" for i, (kind, what) in
                   enumerate(self.resources, 1)]
         if self.dns != "none":
-            lines.append(f"  {len(self.resources) + 1}. dns_record: A/AAAA {self.domain} "
+            lines.append(f"  {len(self.resources) + 1}. dns_record: A {self.domain} "
                          f"at {self.dns}")
         else:
             lines.append(f"  (no DNS provider: you create the A/AAAA record of {self.domain})")
         lines.append("security group: inbound drop by default, only these openings "
                      "(from the firewall role):")
         lines += [f"  {r}" for r in self.rules]
-        lines.append(f"login: {self.login_user} with your key, sudo without password; "
-                     f"root login off ({self.login_note})" if self.login_note else
-                     f"login: {self.login_user} with your key, sudo without password")
+        lines.append(f"login: {self.login_user} with your key, sudo without password, no "
+                     "password, root without key" + (f" ({self.login_note})"
+                                                      if self.login_note else ""))
         lines.append("cloud-init user-data:")
         lines += [f"  | {line}" for line in self.cloud_init.splitlines()]
         return lines
