@@ -316,6 +316,18 @@ def test_a_failure_after_boot_terminates_the_server_and_its_volume(fake, banner,
     assert "POST /instance/v1/zones/fr-par-2/servers/{id}/action terminate" in writes(fake)
 
 
+def test_a_failure_before_poweron_deletes_the_stopped_server_and_its_volume(fake, banner,
+                                                                           tmp_path):
+    fake.inject("PATCH", r"/user_data/", 500)
+    with pytest.raises(UserError, match="500"):
+        create(fake, banner, tmp_path)
+    assert_cleaned(fake, tmp_path)
+    z = "/instance/v1/zones/fr-par-2"
+    assert [w for w in writes(fake) if w.startswith("DELETE")] == [
+        f"DELETE {z}/servers/{{id}}", f"DELETE {z}/volumes/{{id}}", f"DELETE {z}/ips/{{id}}",
+        f"DELETE {z}/security_groups/{{id}}"]
+
+
 def test_ssh_never_answering_removes_everything(fake, tmp_path):
     class Silent:
         port = 9   # discard: nothing listens there on 127.0.0.x
