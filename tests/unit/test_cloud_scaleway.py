@@ -253,6 +253,19 @@ def test_an_explicit_client_on_loopback_works_too(fake, banner, tmp_path):
     assert len(fake.servers) == 1
 
 
+def test_credentials_from_the_scw_config_file(fake, banner, tmp_path, monkeypatch):
+    env = fake.env()
+    for key in ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID", "SCW_API_URL"):
+        monkeypatch.delenv(key)
+    config = tmp_path / "home" / ".config" / "scw" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"access_key: {env['SCW_ACCESS_KEY']}\nsecret_key: {SECRET}\n"
+                      f"default_project_id: {PROJECT}\napi_url: {fake.url}\n")
+    create(fake, banner, tmp_path, request(dns="none"))
+    assert len(fake.servers) == 1
+    assert SECRET not in (tmp_path / "out" / "cloud-state.json").read_text()
+
+
 # ---- failures: everything created is removed -------------------------------------------------
 
 def assert_cleaned(fake, tmp_path):
