@@ -33,6 +33,7 @@ def main() -> int:
     args = parser.parse_args()
 
     started = time.perf_counter()
+    from fake_provider import private_key_file
     from fake_scaleway import FakeScaleway
     from test_cloud_scaleway import PUB, Banner
 
@@ -42,6 +43,7 @@ def main() -> int:
     from jitsi_sovereign.cloud.state import State
     imports = time.perf_counter() - started
 
+    key = private_key_file()
     banner = Banner()
     own: list[float] = []
     rows = []
@@ -58,7 +60,7 @@ def main() -> int:
                 fake.handler_seconds = 0.0
                 req = CreateRequest(provider="scaleway", region="fr-par-2",
                                     domain="visio.example.org", ssh_public_key=PUB,
-                                    ssh_key_path=Path("/home/a/.ssh/id_ed25519"),
+                                    ssh_key_path=key,
                                     admin_cidrs=["192.0.2.0/24"], dns="scaleway")
                 waits = engine.Waits(ssh_port=banner.port, ssh_timeout=10, dns_timeout=0,
                                      interval=0, resolve=fake.resolve, sleep=sleep)

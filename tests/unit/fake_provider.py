@@ -5,10 +5,24 @@ from __future__ import annotations
 
 import itertools
 import sys
+import tempfile
 import types
+from pathlib import Path
 
 from jitsi_sovereign.cloud.model import Resource, Rule, Server
 from jitsi_sovereign.cloud.provider import PROVIDERS, common_checks
+
+PRIVATE = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+           "-----END OPENSSH PRIVATE KEY-----\n")
+
+
+def private_key_file() -> Path:
+    """A private key file (mode 0600) for the inventory the engine writes; its content is a
+    stand-in (nothing logs in with it)."""
+    path = Path(tempfile.mkdtemp(prefix="jsov-cloud-key-")) / "id_ed25519"
+    path.write_text(PRIVATE)
+    path.chmod(0o600)
+    return path
 
 
 class FakeProvider:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_provider import FakeProvider, register
+from fake_provider import FakeProvider, private_key_file, register
 from role_files import ROOT
 
 from jitsi_sovereign.cloud import cloudinit, engine, regions
@@ -23,11 +23,12 @@ from jitsi_sovereign.errors import UserError, ValidationErrors
 
 PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
        "admin@laptop")
+KEY = private_key_file()
 
 
 def request(**over) -> CreateRequest:
     values = {"provider": "fake", "region": "fake-1", "domain": "visio.example.org",
-              "ssh_public_key": PUB, "ssh_key_path": Path("/home/a/.ssh/id_ed25519"),
+              "ssh_public_key": PUB, "ssh_key_path": KEY,
               "admin_cidrs": ["192.0.2.0/24"]}
     return CreateRequest(**{**values, **over})
 

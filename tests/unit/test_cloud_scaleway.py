@@ -15,13 +15,13 @@ import json
 import re
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("scaleway", reason="the scaleway SDK is not installed "
                                         "(pip install 'jitsi-sovereign[scaleway]')")
 
+from fake_provider import PRIVATE, private_key_file
 from fake_scaleway import (
     PROJECT,
     ROUTES,
@@ -40,8 +40,7 @@ from jitsi_sovereign.errors import UserError, ValidationErrors
 
 PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
        "admin@laptop")
-PRIVATE = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
-           "-----END OPENSSH PRIVATE KEY-----\n")
+KEY = private_key_file()
 
 
 # ---- fixtures ------------------------------------------------------------------------------
@@ -107,7 +106,7 @@ def dns() -> ScalewayDns:
 
 def request(**over) -> CreateRequest:
     values = {"provider": "scaleway", "region": "fr-par-2", "domain": "visio.example.org",
-              "ssh_public_key": PUB, "ssh_key_path": Path("/home/a/.ssh/id_ed25519"),
+              "ssh_public_key": PUB, "ssh_key_path": KEY,
               "admin_cidrs": ["192.0.2.0/24"], "dns": "scaleway"}
     return CreateRequest(**{**values, **over})
 
@@ -254,6 +253,19 @@ def test_an_explicit_client_on_loopback_works_too(fake, banner, tmp_path):
     assert len(fake.servers) == 1
 
 
+def test_credentials_from_the_scw_config_file(fake, banner, tmp_path, monkeypatch):
+    env = fake.env()
+    for key in ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID", "SCW_API_URL"):
+        monkeypatch.delenv(key)
+    config = tmp_path / "home" / ".config" / "scw" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"access_key: {env['SCW_ACCESS_KEY']}\nsecret_key: {SECRET}\n"
+                      f"default_project_id: {PROJECT}\napi_url: {fake.url}\n")
+    create(fake, banner, tmp_path, request(dns="none"))
+    assert len(fake.servers) == 1
+    assert SECRET not in (tmp_path / "out" / "cloud-state.json").read_text()
+
+
 # ---- failures: everything created is removed -------------------------------------------------
 
 def assert_cleaned(fake, tmp_path):
@@ -315,6 +327,18 @@ def test_a_failure_after_boot_terminates_the_server_and_its_volume(fake, banner,
         create(fake, banner, tmp_path)
     assert_cleaned(fake, tmp_path)
     assert "POST /instance/v1/zones/fr-par-2/servers/{id}/action terminate" in writes(fake)
+
+
+def test_a_failure_before_poweron_deletes_the_stopped_server_and_its_volume(fake, banner,
+                                                                           tmp_path):
+    fake.inject("PATCH", r"/user_data/", 500)
+    with pytest.raises(UserError, match="500"):
+        create(fake, banner, tmp_path)
+    assert_cleaned(fake, tmp_path)
+    z = "/instance/v1/zones/fr-par-2"
+    assert [w for w in writes(fake) if w.startswith("DELETE")] == [
+        f"DELETE {z}/servers/{{id}}", f"DELETE {z}/volumes/{{id}}", f"DELETE {z}/ips/{{id}}",
+        f"DELETE {z}/security_groups/{{id}}"]
 
 
 def test_ssh_never_answering_removes_everything(fake, tmp_path):
@@ -476,6 +500,7 @@ def test_cli_create_end_to_end(fake, banner, tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "Waits", lambda: test_waits)
     key = tmp_path / "id_ed25519"
     key.write_text(PRIVATE)
+    key.chmod(0o600)
     (tmp_path / "id_ed25519.pub").write_text(PUB + "\n")
     out = tmp_path / "meet"
     result = CliRunner().invoke(app, [
@@ -486,6 +511,16 @@ def test_cli_create_end_to_end(fake, banner, tmp_path, monkeypatch):
     assert f"inventory: {out / 'hosts.yml'}" in result.output
     assert "jitsi-sovereign deploy -i" in result.output
     assert str(key) in (out / "hosts.yml").read_text()          # the private key's path
+    # deploy's own inventory check accepts it as it is
+    from jitsi_sovereign.inventory import load_and_validate
+
+    (host,) = load_and_validate(out / "hosts.yml").hosts
+    assert (host.name, host.address, host.user) == ("visio.example.org", "127.0.0.2", "debian")
+    import yaml
+    group = yaml.safe_load((out / "group_vars" / "all.yml").read_text())
+    assert group["jitsi_sovereign_hosting"]["provider"] == "Scaleway"
+    assert group["jitsi_sovereign_hosting"]["region"] == "fr-par-1 (Paris)"
+    assert group["firewall_admin_cidrs"] == ["192.0.2.0/24"]
     assert PRIVATE.splitlines()[1] not in json.dumps(fake.log, default=str)
     assert SECRET not in result.output
     assert len(fake.servers) == 1

@@ -9,6 +9,7 @@ reports the error.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 from collections.abc import Callable
@@ -49,16 +50,16 @@ class Plan:
         lines += [f"  {i}. {kind}: {what}" for i, (kind, what) in
                   enumerate(self.resources, 1)]
         if self.dns != "none":
-            lines.append(f"  {len(self.resources) + 1}. dns_record: A/AAAA {self.domain} "
+            lines.append(f"  {len(self.resources) + 1}. dns_record: A {self.domain} "
                          f"at {self.dns}")
         else:
             lines.append(f"  (no DNS provider: you create the A/AAAA record of {self.domain})")
         lines.append("security group: inbound drop by default, only these openings "
                      "(from the firewall role):")
         lines += [f"  {r}" for r in self.rules]
-        lines.append(f"login: {self.login_user} with your key, sudo without password; "
-                     f"root login off ({self.login_note})" if self.login_note else
-                     f"login: {self.login_user} with your key, sudo without password")
+        lines.append(f"login: {self.login_user} with your key, sudo without password, no "
+                     "password, root without key" + (f" ({self.login_note})"
+                                                      if self.login_note else ""))
         lines.append("cloud-init user-data:")
         lines += [f"  | {line}" for line in self.cloud_init.splitlines()]
         return lines
@@ -130,37 +131,34 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
 
+def inventory_settings(req: CreateRequest, plan_: Plan, server: Server | None = None):
+    """What the inventory says (initinv, the writer `init` uses too): the VM's address and
+    login, the admin networks, the hosting facts of the report (provider, region, country,
+    jurisdiction, certification); behind 1:1 NAT both addresses. Without `server` a
+    documentation address stands in, to check everything else before any call."""
+    from jitsi_sovereign.initinv import InventorySettings
+
+    region = plan_.region
+    hosting = {"provider": regions.PROVIDER_NAMES.get(req.provider, req.provider),
+               "region": f"{region.code} ({region.city})", "country": "France",
+               "jurisdiction": region.jurisdiction.split(" / ")[0]}
+    if region.certification:
+        hosting["certification"] = region.certification
+    public = server.public_ipv4 if server else "192.0.2.1"
+    private = server.private_ipv4 if server else None
+    nat = bool(private and private != public and ipaddress.ip_address(private).is_private)
+    return InventorySettings(domain=req.domain, host=public, key=req.ssh_key_path,
+                             user=req.login_user, admin_cidrs=list(req.admin_cidrs),
+                             hosting=hosting, private_ip=private if nat else None,
+                             public_ip=public if nat else None)
+
+
 def _write_inventory(out_dir: Path, req: CreateRequest, plan_: Plan, server: Server) -> Path:
-    """The inventory `deploy` uses as it is: helper A's writer (initinv) when present."""
-    try:
-        from jitsi_sovereign.initinv import write_inventory  # type: ignore[import-not-found]
-    except ImportError:
-        write_inventory = None
-    if write_inventory is not None:
-        return write_inventory(
-            out_dir, domain=req.domain, host=server.public_ipv4, user=req.login_user,
-            key=req.ssh_key_path, admin_cidrs=req.admin_cidrs, provider=req.provider,
-            region=req.region, country=plan_.region.country, force=True)
-    return _stub_inventory(out_dir, req, plan_, server)
+    """hosts.yml and group_vars/all.yml next to the state file (initinv.write_inventory)."""
+    from jitsi_sovereign.initinv import HOSTS_FILE, write_inventory
 
-
-def _stub_inventory(out_dir: Path, req: CreateRequest, plan_: Plan, server: Server) -> Path:
-    import yaml
-
-    from jitsi_sovereign.cloud.state import write_atomic
-
-    host = {"ansible_host": server.public_ipv4, "ansible_port": 22,
-            "ansible_user": req.login_user, "ansible_become": True,
-            "ansible_ssh_private_key_file": str(req.ssh_key_path),
-            "ansible_ssh_common_args": "-o IdentitiesOnly=yes"}
-    hosts = {"all": {"children": {"meet": {"hosts": {req.domain: host}}}}}
-    group = {"jitsi_sovereign_domain": req.domain, "firewall_admin_cidrs": req.admin_cidrs}
-    path = out_dir / "hosts.yml"
-    write_atomic(path, f"---\n# Written by `jitsi-sovereign cloud create` ({req.provider} "
-                 f"{req.region}).\n" + yaml.safe_dump(hosts, sort_keys=False), mode=0o644)
-    write_atomic(out_dir / "group_vars" / "all.yml", "---\n" + yaml.safe_dump(
-        group, sort_keys=False), mode=0o644)
-    return path
+    write_inventory(inventory_settings(req, plan_, server), out_dir, force=True)
+    return out_dir / HOSTS_FILE
 
 
 def _cleanup(provider: Provider, dns: DnsProvider | None, state: State,
@@ -196,10 +194,18 @@ def create(provider: Provider, req: CreateRequest, out_dir: Path, *,
             raise UserError(f"{path} already lists {len(old.resources)} resource(s) "
                             f"of {old.name}",
                             f"jitsi-sovereign cloud destroy --state {path}, or another --out")
-    problems = provider.check(req) + (dns.check(req) if dns else [])
+    from jitsi_sovereign.initinv import HOSTS_FILE, validate_settings
+
+    if (out_dir / HOSTS_FILE).exists():
+        raise UserError(f"{out_dir} already holds an inventory ({HOSTS_FILE})",
+                        "give another --out directory for this VM")
+    plan_ = plan(req)
+    # The inventory's settings first (the key, the admin networks...): no call is made
+    # for a VM whose inventory could not be written.
+    problems = validate_settings(inventory_settings(req, plan_))
+    problems += provider.check(req) + (dns.check(req) if dns else [])
     if problems:
         raise ValidationErrors(problems)
-    plan_ = plan(req)
     state = State(path=path, provider=req.provider, region=req.region, name=req.name,
                   domain=req.domain, dns=req.dns, rules=plan_.rules)
     state.save()

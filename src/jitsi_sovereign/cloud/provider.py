@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
-import ipaddress
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -165,7 +164,9 @@ def public_key_problem(text: str) -> str | None:
 
 
 def common_checks(req: CreateRequest) -> list[UserError]:
-    """The checks every provider runs first (no network)."""
+    """The checks every provider runs first (no network). The engine also checks the
+    inventory's settings (initinv.validate_settings: the private key file, the admin
+    networks, the login user) before calling the provider."""
     problems: list[UserError] = []
     why = public_key_problem(req.ssh_public_key)
     if why:
@@ -179,17 +180,7 @@ def common_checks(req: CreateRequest) -> list[UserError]:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", req.name):
         problems.append(UserError(f"--name {req.name!r}: lower case letters, digits, dashes",
                                   "e.g. --name jsov-visio"))
-    for cidr in req.admin_cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError as exc:
-            problems.append(UserError(f"--admin-cidr {cidr!r}: {exc}",
-                                      "give a network as its base, e.g. 192.0.2.0/24"))
     if not req.admin_cidrs:
         problems.append(UserError("no admin network: SSH would be open to nobody",
                                   "--admin-cidr 192.0.2.0/24 (your admins' addresses)"))
-    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", req.login_user) or req.login_user == "root":
-        problems.append(UserError(f"--login-user {req.login_user!r} is refused",
-                                  "a plain user name other than root, e.g. debian "
-                                  "(the roles turn root login off)"))
     return problems

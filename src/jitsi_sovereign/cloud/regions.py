@@ -37,6 +37,9 @@ REGIONS: dict[str, dict[str, Region]] = {
     )},
 }
 
+# As the report names them (jitsi_sovereign_hosting.provider).
+PROVIDER_NAMES = {"scaleway": "Scaleway", "ovh": "OVHcloud", "outscale": "3DS Outscale"}
+
 # What the lists leave out, shown by `cloud regions`.
 NOTES: dict[str, str] = {
     "ovh": "eu-west-par (Paris 3-AZ) and RBX are left out: not confirmed as instance "
