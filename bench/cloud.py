@@ -1,6 +1,8 @@
-"""Time `cloud create` (Scaleway) against the loopback fake: our own time <= 2 s.
+"""Time `cloud create` against the loopback fakes: our own time <= 2 s per provider.
 
-    python bench/cloud.py [--rounds 5]
+    python bench/cloud.py [--rounds 5] [--provider scaleway|ovh|all]
+
+Scaleway below; OVHcloud in bench/cloud_ovh.py (run from here with --provider ovh or all).
 
 Each round runs engine.create as the CLI does (checks, plan from the firewall role, the
 real SDK over HTTP to tests/unit/fake_scaleway.py, DNS record, SSH banner wait on loopback,
@@ -30,7 +32,19 @@ TARGET = 2.0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--provider", choices=("scaleway", "ovh", "all"), default="all")
     args = parser.parse_args()
+    rc = 0
+    if args.provider in ("scaleway", "all"):
+        rc |= scaleway(args)
+    if args.provider in ("ovh", "all"):
+        sys.path.insert(0, str(ROOT / "bench"))
+        from cloud_ovh import run  # OVHcloud: bench/cloud_ovh.py, same target
+        rc |= run(args.rounds)
+    return rc
+
+
+def scaleway(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     from fake_provider import private_key_file

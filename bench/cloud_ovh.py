@@ -9,7 +9,8 @@ file, inventory) then destroy, against tests/unit/fake_openstack.py on 127.0.0.1
 HTTP through openstacksdk/keystoneauth). The SSH and DNS waits are stubbed: they measure
 the provider's boot and the resolvers, not us. "own" = wall time minus the time the fake
 spent answering. Round 1 is a fresh process's first create: it includes importing the
-SDK, which a user's `cloud create` also pays; the verdict is on it.
+SDK, which a user's `cloud create` also pays; both it and the median of the others must
+be within the target. Also run by `bench/cloud.py --provider ovh` (or `all`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
 from fake_openstack import PASSWORD, PROJECT_ID, USER, FakeOpenStack  # noqa: E402
+from fake_provider import private_key_file  # noqa: E402
 
 from jitsi_sovereign.cloud import engine  # noqa: E402
 from jitsi_sovereign.cloud.model import CreateRequest  # noqa: E402
@@ -38,7 +40,12 @@ PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFd
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    return run(parser.parse_args().rounds)
+
+
+def run(rounds: int) -> int:
+    """The rounds, the figures printed; 0 when within the target (bench/cloud.py calls
+    this for --provider ovh)."""
     fake = FakeOpenStack().start()
     for var in [v for v in os.environ if v.startswith("OS_")]:
         del os.environ[var]
@@ -52,12 +59,13 @@ def main() -> int:
     waits = engine.Waits(ssh_timeout=0, dns_timeout=0, banner=lambda h, p: "SSH-2.0-bench",
                          resolve=addresses, sleep=lambda s: None)
     own_times = []
+    key = private_key_file()
     try:
-        for i in range(1, args.rounds + 1):
+        for i in range(1, rounds + 1):
             from jitsi_sovereign.cloud.ovh import OvhProvider
             with tempfile.TemporaryDirectory() as out:
                 req = CreateRequest(provider="ovh", region="GRA11", domain="visio.mairie.fr",
-                                    ssh_public_key=PUB, ssh_key_path=Path(out) / "id",
+                                    ssh_public_key=PUB, ssh_key_path=key,
                                     admin_cidrs=["192.0.2.0/24"], name=f"jsov-bench-{i}")
                 calls, busy = len(fake.calls), fake.busy
                 start = time.perf_counter()
@@ -78,11 +86,11 @@ def main() -> int:
     finally:
         fake.stop()
     cold, warm = own_times[0], statistics.median(own_times[1:] or own_times)
-    verdict = "ok" if cold <= TARGET else "SLOWER THAN TARGET"
+    ok = max(cold, warm) <= TARGET
     print(f"cloud create --provider ovh against the loopback fake: own time {cold:.2f} s "
           f"(first, SDK import included), {warm:.2f} s median after  target <= "
-          f"{TARGET:.0f} s  {verdict}")
-    return 0 if cold <= TARGET else 1
+          f"{TARGET:.0f} s  {'OK' if ok else 'OVER'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

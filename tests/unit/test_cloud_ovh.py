@@ -30,6 +30,7 @@ from fake_openstack import (
     FakeOpenStack,
 )
 from fake_ovhapi import APP_KEY, APP_SECRET, CONSUMER_KEY, FakeOvhApi
+from fake_provider import private_key_file
 
 from jitsi_sovereign.cloud import engine
 from jitsi_sovereign.cloud.model import CreateRequest, Resource, Rule, Server
@@ -45,6 +46,7 @@ from jitsi_sovereign.errors import UserError, ValidationErrors
 
 PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
        "admin@laptop")
+KEY = private_key_file()        # the inventory create writes names it (mode 0600, a stand-in)
 ADMIN = "192.0.2.0/24"
 ANY = ("0.0.0.0/0", "::/0")
 # The firewall role's openings (roles/firewall/defaults/main.yml), as Neutron rules: the
@@ -83,7 +85,7 @@ def provider() -> OvhProvider:
 
 def request(**over) -> CreateRequest:
     values = {"provider": "ovh", "region": "GRA11", "domain": "visio.mairie.fr",
-              "ssh_public_key": PUB, "ssh_key_path": Path("/home/a/.ssh/id_ed25519"),
+              "ssh_public_key": PUB, "ssh_key_path": KEY,
               "admin_cidrs": [ADMIN], "name": "jsov-visio"}
     return CreateRequest(**{**values, **over})
 
