@@ -385,6 +385,11 @@ def test_a_4_gb_flavor_is_accepted(fake, tmp_path):
     assert result.state.status == "created"
 
 
+def test_no_public_network_is_refused(fake, tmp_path):
+    fake.ext_net["name"] = "public"
+    assert "no public network 'Ext-Net' in GRA11" in refused(fake, tmp_path, request())
+
+
 def test_no_debian_13_image_is_refused(fake, tmp_path):
     fake.images = [i for i in fake.images if i["name"] != "Debian 13"]
     assert "no image named 'Debian 13' in GRA11" in refused(fake, tmp_path, request())

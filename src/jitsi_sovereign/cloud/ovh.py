@@ -272,8 +272,9 @@ class OvhProvider:
                                       "choose a region that offers Debian 13"))
         else:
             found["image"] = max(images, key=lambda i: i.created_at or "").id
-        nets = [n for n in conn.network.networks(name=PUBLIC_NETWORK)
-                if n.is_router_external]
+        # by name (what OVHcloud documents); an external one first if several bear it
+        nets = sorted(conn.network.networks(name=PUBLIC_NETWORK),
+                      key=lambda n: not n.is_router_external)
         if not nets:
             problems.append(UserError(f"no public network {PUBLIC_NETWORK!r} in {region}",
                                       "this OpenStack cloud is not laid out like OVHcloud's"))
