@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from jitsi_sovereign import __version__
+from jitsi_sovereign.cloud.cli import app as cloud_app
 from jitsi_sovereign.errors import UserError
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(lab_app, name="lab")
 users_app = typer.Typer(help="Moderator accounts of the meeting (prosody, over SSH).",
                         no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(cloud_app, name="cloud")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -227,3 +227,15 @@ def test_durations_are_the_same_text_with_or_without_dateutil():
         == "15 seconds"
     assert _plain(relativedelta(minutes=2)) == "120 seconds"
     assert _plain(relativedelta(months=2)) == "2 months"
+
+
+def test_durations_are_text_with_python_dateutil_too():
+    """pyhocon returns dateutil's relativedelta for durations when python-dateutil is
+    installed (the scaleway extra brings it): the same text as without it."""
+    rd = pytest.importorskip("dateutil.relativedelta",
+                             reason="python-dateutil is not installed").relativedelta
+    from jitsi_sovereign.confcheck.hocon import _plain
+
+    assert _plain(rd(minutes=1)) == "60 seconds"
+    assert _plain(rd(seconds=15)) == "15 seconds"
+    assert _plain(rd(months=1)) == "1 months"  # no fixed length: counted as given
