@@ -266,6 +266,26 @@ def test_credentials_from_the_scw_config_file(fake, banner, tmp_path, monkeypatc
     assert SECRET not in (tmp_path / "out" / "cloud-state.json").read_text()
 
 
+def test_a_silent_api_is_given_up_on(monkeypatch, tmp_path):
+    """The SDK sets no timeout: every call runs with ours (bounded)."""
+    import requests
+    from scaleway import Client
+
+    from jitsi_sovereign.cloud.scaleway import _Calls
+
+    silent = socket.create_server(("127.0.0.1", 0))   # accepts, never answers
+    try:
+        client = Client(access_key="SCWABCDEFGHIJKLMNOPQ", secret_key=SECRET,
+                        default_project_id=PROJECT,
+                        api_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        prov = ScalewayProvider(client, sleep=lambda s: None)
+        prov.call = _Calls(lambda s: None, attempts=2, timeout=(0.2, 0.2))
+        with pytest.raises(requests.Timeout):
+            prov.call(prov.instance.list_servers_types, zone="fr-par-1")
+    finally:
+        silent.close()
+
+
 # ---- failures: everything created is removed -------------------------------------------------
 
 def assert_cleaned(fake, tmp_path):

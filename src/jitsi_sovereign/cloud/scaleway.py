@@ -19,8 +19,8 @@ file (~/.config/scw/config.yaml, SCW_CONFIG_PATH, SCW_PROFILE), read by the SDK'
 Client.from_config_file_and_env. Never printed: error messages name the variables, not
 their values.
 
-Every call is bounded: the SDK sets no timeout on its requests, so each call runs with a
-socket timeout (urllib3 falls back to it); 429 and 502/503/504 answers are retried a few
+Every call is bounded: the SDK sets no timeout on its requests, so each call runs with
+one (connect 10 s, read 60 s; see _TimedRequests); 429 and 502/503/504 answers are retried a few
 times with a capped back-off (a POST only on 429: the request was refused, not half-done).
 """
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -98,23 +97,47 @@ def credentials_problem(client) -> UserError | None:
     return None
 
 
+class _TimedRequests:
+    """Stands in for the `requests` module inside scaleway_core.api, whose API._request
+    calls requests.request(...) with no timeout (a silent API would hang it forever):
+    the same call with our timeout (connect, read)."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        self.timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any):
+        import requests
+
+        timeout = kwargs.pop("timeout", None) or self.timeout
+        return requests.request(*args, timeout=timeout, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        import requests
+
+        return getattr(requests, name)
+
+
+@contextlib.contextmanager
+def _sdk_timeout(timeout: tuple[float, float]):
+    import scaleway_core.api as core
+
+    if not isinstance(core.requests, _TimedRequests):
+        core.requests = _TimedRequests(timeout)
+    old, core.requests.timeout = core.requests.timeout, timeout
+    try:
+        yield
+    finally:
+        core.requests.timeout = old
+
+
 class _Calls:
     """SDK calls, bounded in time and retried on 429/5xx a few times."""
 
     def __init__(self, sleep: Callable[[float], None], attempts: int = 5,
-                 timeout: float = 30.0) -> None:
+                 timeout: tuple[float, float] = (10.0, 60.0)) -> None:
         self.sleep = sleep
         self.attempts = attempts
         self.timeout = timeout
-
-    @contextlib.contextmanager
-    def _bounded(self):
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(self.timeout)
-        try:
-            yield
-        finally:
-            socket.setdefaulttimeout(old)
 
     def __call__(self, fn: Callable[..., Any], *args: Any, creating: bool = False,
                  **kwargs: Any) -> Any:
@@ -124,7 +147,7 @@ class _Calls:
         delay = 1.0
         for attempt in range(1, self.attempts + 1):
             try:
-                with self._bounded():
+                with _sdk_timeout(self.timeout):
                     return fn(*args, **kwargs)
             except ScalewayException as exc:
                 code = exc.status_code
