@@ -69,9 +69,12 @@ def plan(req: CreateRequest) -> Plan:
     """The plan of `req`; no network call."""
     region = regions.region(req.provider, req.region)
     cls = provider_class(req.provider)
+    rules = security_group_rules(req.admin_cidrs, req.firewall_vars)
+    if hasattr(cls, "group_rules"):     # what the provider's group can hold (no IPv6...)
+        rules = cls.group_rules(rules)
     return Plan(provider=req.provider, region=region, name=req.name, domain=req.domain,
                 size=req.size or cls.default_size, login_user=req.login_user, dns=req.dns,
-                rules=security_group_rules(req.admin_cidrs, req.firewall_vars),
+                rules=rules,
                 cloud_init=cloudinit.user_data(req.login_user, req.ssh_public_key),
                 resources=cls.plan_resources(req), login_note=cls.login_note)
 

@@ -37,6 +37,10 @@ class Provider(Protocol):
         """(kind, description) of each resource create() makes, in order; no network."""
         ...
 
+    # Optional: a classmethod group_rules(rules) -> rules giving the plan's rules as the
+    # provider's group can hold them (Outscale: IPv4 sources only); the plan, the state and
+    # `status` then all use that form.
+
     def check(self, req: CreateRequest) -> list[UserError]:
         """Everything refusable before a creating call: credentials present (the message
         names the env variables / config file), region allowed and in the live list, size
@@ -82,10 +86,11 @@ class DnsProvider(Protocol):
         ...
 
 
-# name -> (module, class, pip extra). OVHcloud and Outscale register here when delivered.
+# name -> (module, class, pip extra).
 PROVIDERS: dict[str, tuple[str, str, str]] = {
     "scaleway": ("jitsi_sovereign.cloud.scaleway", "ScalewayProvider", "scaleway"),
     "ovh": ("jitsi_sovereign.cloud.ovh", "OvhProvider", "ovh"),
+    "outscale": ("jitsi_sovereign.cloud.outscale", "OutscaleProvider", "outscale"),
 }
 DNS_PROVIDERS: dict[str, tuple[str, str, str]] = {
     "scaleway": ("jitsi_sovereign.cloud.scaleway", "ScalewayDns", "scaleway"),
