@@ -1,8 +1,9 @@
 """Time `cloud create` against the loopback fakes: our own time <= 2 s per provider.
 
-    python bench/cloud.py [--rounds 5] [--provider scaleway|ovh|all]
+    python bench/cloud.py [--rounds 5] [--provider scaleway|ovh|outscale|all]
 
-Scaleway below; OVHcloud in bench/cloud_ovh.py (run from here with --provider ovh or all).
+Scaleway below; OVHcloud in bench/cloud_ovh.py and Outscale in bench/cloud_outscale.py
+(run from here with --provider ovh, outscale or all).
 
 Each round runs engine.create as the CLI does (checks, plan from the firewall role, the
 real SDK over HTTP to tests/unit/fake_scaleway.py, DNS record, SSH banner wait on loopback,
@@ -32,7 +33,7 @@ TARGET = 2.0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--provider", choices=("scaleway", "ovh", "all"), default="all")
+    parser.add_argument("--provider", choices=("scaleway", "ovh", "outscale", "all"), default="all")
     args = parser.parse_args()
     rc = 0
     if args.provider in ("scaleway", "all"):
@@ -41,6 +42,10 @@ def main() -> int:
         sys.path.insert(0, str(ROOT / "bench"))
         from cloud_ovh import run  # OVHcloud: bench/cloud_ovh.py, same target
         rc |= run(args.rounds)
+    if args.provider in ("outscale", "all"):
+        sys.path.insert(0, str(ROOT / "bench"))
+        from cloud_outscale import run as run_outscale  # same target
+        rc |= run_outscale(args.rounds)
     return rc
 
 

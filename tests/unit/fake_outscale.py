@@ -29,6 +29,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -138,6 +139,7 @@ class FakeOutscale:
         self.injections: list[Injection] = []
         self.lost: dict[str, int] = {}
         self.pending_reads = 1
+        self.busy = 0.0     # seconds spent answering (validation included), for the bench
         self.vm_types = [("tinav6.c2r4p2", 2, 4.0), ("tinav6.c4r8p2", 4, 8.0),
                          ("tinav6.c2r2p2", 2, 2.0), ("t2.small", 1, 2.0),
                          ("m4.large", 2, 8.0)]
@@ -216,6 +218,13 @@ class FakeOutscale:
 
     # -- HTTP ------------------------------------------------------------------------------
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        started = time.perf_counter()
+        try:
+            self._answer(req)
+        finally:
+            self.busy += time.perf_counter() - started
+
+    def _answer(self, req: BaseHTTPRequestHandler) -> None:
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length).decode()
         match = re.fullmatch(r"/api/v1/([A-Za-z]+)", req.path)
