@@ -132,6 +132,7 @@ class FakeOutscale:
         self.bad_answers: list[str] = []
         self.unknown: list[str] = []
         self.leaks: list[str] = []
+        self.unauthorized: list[str] = []     # actions refused 401 (signature, region)
         self.groups: dict[str, dict] = {}
         self.vms: dict[str, dict] = {}
         self.ips: dict[str, dict] = {}
@@ -239,6 +240,7 @@ class FakeOutscale:
         if not re.match(rf"OSC4-HMAC-SHA256 Credential={ACCESS}/\d{{8}}/{self.region}/api/"
                         r"osc4_request, SignedHeaders=\S+, Signature=[0-9a-f]{64}$", auth) \
                 or not req.headers.get("X-Osc-Date"):
+            self.unauthorized.append(action)
             return self._error(req, action, ApiError("access-keys-not-found",
                                                      "no or wrong signature", 401))
         try:

@@ -307,6 +307,43 @@ def test_residue_finds_what_carries_the_tag(fake, tmp_path):
         ("ip", "eipalloc-stray")]
 
 
+def test_residue_without_a_region_in_use_skips_one_that_refuses_the_credentials(fake):
+    # a second destroy: no call made yet; the fake serves cloudgouv-eu-west-1 only and
+    # refuses a signature for eu-west-2 (401), as another region's API would
+    fake.region = "cloudgouv-eu-west-1"
+    fake.ips["eipalloc-stray"] = {"PublicIpId": "eipalloc-stray", "PublicIp": "80.247.0.9"}
+    fake.tags["eipalloc-stray"] = [{"Key": "jitsi-sovereign", "Value": "jsov-visio"}]
+    found = provider().residue("jsov-visio")
+    assert [(r.kind, r.id, r.region) for r in found] == [
+        ("ip", "eipalloc-stray", "cloudgouv-eu-west-1")]
+    assert fake.unauthorized == ["ReadSecurityGroups"]     # the eu-west-2 try, refused
+    del fake.ips["eipalloc-stray"]
+
+
+def test_every_call_is_bounded_in_time(monkeypatch):
+    import socket
+    import time as _time
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)        # accepts, never answers
+    try:
+        for var in list(os.environ):
+            if var.startswith("OSC_"):
+                monkeypatch.delenv(var)
+        monkeypatch.setenv("OSC_ENDPOINT_API",
+                           f"http://127.0.0.1:{silent.getsockname()[1]}/api/v1")
+        monkeypatch.setenv("OSC_ACCESS_KEY", ACCESS)
+        monkeypatch.setenv("OSC_SECRET_KEY", SECRET)
+        prov = OutscaleProvider(api_timeout=0.2, retries=0, max_rate=1000)
+        started = _time.monotonic()
+        with pytest.raises(UserError) as err:
+            prov._call("eu-west-2", "ReadRegions", "listing the regions")
+        assert _time.monotonic() - started < 5
+        assert "Timeout" in str(err.value) and SECRET not in str(err.value)
+    finally:
+        silent.close()
+
+
 # ---- failures during create ---------------------------------------------------------------
 
 @pytest.mark.parametrize(("action", "status", "name", "skip", "says"), [

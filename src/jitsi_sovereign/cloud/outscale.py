@@ -175,21 +175,23 @@ def _gateway_class():
 class OscError(UserError):
     """An OAPI call refused: keeps the error codes for the callers that look at them."""
 
-    def __init__(self, message: str, fix: str = "", codes: list[str] | None = None) -> None:
+    def __init__(self, message: str, fix: str = "", codes: list[str] | None = None,
+                 status: int | None = None) -> None:
         super().__init__(message, fix)
         self.codes = codes or []
+        self.status = status
 
 
 def _user_error(exc: Exception, doing: str) -> OscError:
     status, codes, text = _error_codes(exc)
     message = f"Outscale refused {doing}: {status or ''} {text}".replace("  ", " ")
     if status in (401, 403):
-        return OscError(message, CREDENTIALS_FIX, codes)
+        return OscError(message, CREDENTIALS_FIX, codes, status)
     if _quota(codes):
         return OscError(message, "raise the account's quota (Cockpit > Quotas, or ask "
-                        "Outscale support) or choose a smaller --size", codes)
+                        "Outscale support) or choose a smaller --size", codes, status)
     return OscError(message, f"run the same command again later ({_ERRORS_DOC}); `cloud "
-                    "status` shows what exists, `cloud destroy` removes it", codes)
+                    "status` shows what exists, `cloud destroy` removes it", codes, status)
 
 
 class OutscaleProvider:
@@ -588,15 +590,22 @@ class OutscaleProvider:
         return out
 
     def residue(self, name: str) -> list[Resource]:
-        """What still carries the tag jitsi-sovereign=<name>, in each allowed region (one
-        query per distinct endpoint: OSC_ENDPOINT_API points them all at one)."""
+        """What still carries the tag jitsi-sovereign=<name>: in the regions this run used
+        (destroy has just worked in the state's), else in each allowed region, skipping one
+        that refuses the credentials (an Outscale account lives in one region). One query
+        per distinct endpoint: OSC_ENDPOINT_API points every region at the same one."""
+        used = list(self._gateways)
         out, seen = [], set()
-        for region in regions.REGIONS[self.name]:
-            gw = self._gw(region)
-            endpoint = gw.call.profile.get_endpoint("api")
+        for region in used or list(regions.REGIONS[self.name]):
+            endpoint = self._gw(region).call.profile.get_endpoint("api")
             if endpoint in seen:
                 continue
+            try:
+                out += self._tagged(region, name)
+            except OscError as exc:
+                if used or exc.status not in (401, 403):
+                    raise
+                continue
             seen.add(endpoint)
-            out += self._tagged(region, name)
         return out
 
