@@ -401,6 +401,32 @@ def test_a_lost_answer_of_create_vms_finds_the_vm_by_its_client_token(fake, tmp_
     assert fake.empty()
 
 
+def test_a_lost_answer_of_create_security_group_finds_it_by_name(fake, tmp_path):
+    fake.lose_answer("CreateSecurityGroup", times=1)
+    # the SDK retries the lost answer: the second try meets the group made by the first
+    with pytest.raises(UserError) as err:
+        create(tmp_path)
+    assert code("group-already-exists") in str(err.value)
+    assert fake.writes()[-1] == "DeleteSecurityGroup"
+    assert fake.empty()
+
+
+def test_a_vm_given_another_group_is_not_kept(fake, tmp_path):
+    real = fake._CreateVms
+
+    def with_default(body):
+        answer = real(body)
+        vm = fake.vms[answer["Vms"][0]["VmId"]]
+        vm["SecurityGroups"].append({"SecurityGroupId": "sg-default",
+                                     "SecurityGroupName": "default"})
+        return {"Vms": [fake._vm_out(vm)]}
+    fake._CreateVms = with_default
+    with pytest.raises(UserError) as err:
+        create(tmp_path)
+    assert "not only" in str(err.value)
+    assert fake.empty()
+
+
 def test_a_crash_half_way_removes_what_was_created(fake, tmp_path):
     def echo(line):
         if line.startswith("  created server"):
