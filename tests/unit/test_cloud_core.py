@@ -178,7 +178,7 @@ def test_plan_describes_resources_rules_and_cloud_init(monkeypatch):
     assert "fake-1 (Paris, FR)" in lines and "size F-4G" in lines
     assert "security_group" in lines and "10000/udp from 0.0.0.0/0, ::/0" in lines
     assert "22/tcp from 192.0.2.0/24" in lines and "#cloud-config" in lines
-    assert "you create the A/AAAA record" in lines
+    assert "you create the A record of visio.example.org, and AAAA where" in lines
 
 
 # ---- state --------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class Plan:
             lines.append(f"  {len(self.resources) + 1}. dns_record: A {self.domain} "
                          f"at {self.dns}")
         else:
-            lines.append(f"  (no DNS provider: you create the A/AAAA record of {self.domain})")
+            lines.append(f"  (no DNS provider: you create the A record of {self.domain}, and "
+                         "AAAA where the VM gets an IPv6 address)")
         lines.append("security group: inbound drop by default, only these openings "
                      "(from the firewall role):")
         lines += [f"  {r}" for r in self.rules]
