@@ -288,6 +288,9 @@ class Lab:
                 meta = host.meta()
                 finish_stop(host, waits[host.name])
                 remove(host)
+                # Its generated secrets (TURN secret, component passwords) die with it: a
+                # new host of the same name gets its own.
+                shutil.rmtree(files.secrets_dir(self.dir, host.name), ignore_errors=True)
                 if meta:
                     self._forget_address(meta.address)
                 stopped.append(host.name)

@@ -14,6 +14,12 @@ INVENTORY_GROUP = "meet"
 ROLE_VAR = "os_hardening_unattended_upgrades_timers"
 
 
+def secrets_dir(lab_dir: Path, name: str) -> Path:
+    """Where the roles' secret lookup keeps a lab host's generated secrets: .secrets/<name>
+    next to the lab inventory (docs/design.md "Secrets")."""
+    return lab_dir / ".secrets" / name
+
+
 def network_unit(address: str, prefixlen: int, gateway: str) -> str:
     """systemd-networkd config of a host's ``host0`` interface (static, no link-local)."""
     return ("[Match]\nName=host0\n\n[Network]\n"
