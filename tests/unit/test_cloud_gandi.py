@@ -106,7 +106,11 @@ def test_refusals_before_any_write(gandi, monkeypatch):
     gandi.zones["mairie.fr"].clear()
     gandi.add("mairie.fr", "visio", "TXT", ['"hello"'])     # a TXT record is no obstacle
     assert dns().check(request()) == []
-    gandi.forbidden.add("mairie.fr")
+    gandi.forbidden.add("mairie.fr")                    # the zone: another organisation's
+    (err,) = dns().check(request())
+    assert "holds no LiveDNS zone" in str(err) and "may not read mairie.fr (403)" in str(err)
+    gandi.forbidden.clear()
+    gandi.fail("GET", r"/records/visio$", 403)          # the zone, but not its records
     (err,) = dns().check(request())
     assert "may not" in str(err) and "403" in str(err) and "GANDI_PAT" in err.fix
     monkeypatch.setenv("GANDI_PAT", "someone-elses-token")
@@ -167,6 +171,7 @@ def test_a_lost_post_answer_retried_finds_its_own_record(gandi):
     d = dns()
     res = d.create_record(request(), SERVER)
     assert res.id == "visio/A,visio/AAAA" and len(gandi.records()) == 2
+    assert gandi.writes().count(f"POST {PREFIX}/domains/mairie.fr/records/visio/A") == 2
     d.delete(res)
     assert gandi.records() == []
 
@@ -216,3 +221,22 @@ def test_a_dns_failure_removes_the_records_and_the_vm(fake, gandi, tmp_path):  #
     assert "403" in str(err.value)
     assert gandi.records() == []
     assert fake.ours() == {"servers": [], "ports": [], "security_groups": []}
+
+
+def test_cli_status_and_destroy_build_gandi_from_the_state(fake, gandi, tmp_path,  # noqa: F811
+                                                           monkeypatch):
+    from typer.testing import CliRunner
+
+    from jitsi_sovereign.cli import app
+    from jitsi_sovereign.cloud.ovh import OvhProvider
+    monkeypatch.setitem(OvhProvider.__init__.__kwdefaults__, "poll_interval", 0.01)
+    result = engine.create(provider(), request(dns="gandi"), tmp_path, dns=dns(),
+                           waits=waits(fake), echo=lambda s: None)
+    state_file = str(result.state.path)
+    out = CliRunner().invoke(app, ["cloud", "status", "--state", state_file])
+    assert out.exit_code == 0, out.output
+    assert "visio/A" in out.output and result.server.public_ipv4 in out.output
+    out = CliRunner().invoke(app, ["cloud", "destroy", "--state", state_file])
+    assert out.exit_code == 0, out.output
+    assert "deleted dns_record visio/A,visio/AAAA" in out.output
+    assert gandi.records() == [] and PAT not in out.output

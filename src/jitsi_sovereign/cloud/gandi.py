@@ -88,10 +88,10 @@ class GandiDns:
         raise UserError("no Gandi credentials: GANDI_PAT is not set", GANDI_FIX)
 
     def _request(self, method: str, path: str, doing: str, body: dict | None = None,
-                 ok_404: bool = False) -> tuple[int, Any]:
+                 ok_404: bool = False, ok_403: bool = False) -> tuple[int, Any]:
         """(status, JSON or None). 429 and 5xx answers are retried `retries` times (429's
         Retry-After honoured up to 30 s); 401/403 become a UserError naming the fix; a 404
-        is returned when `ok_404`, else raised as GandiError."""
+        is returned when `ok_404` (a 403 when `ok_403`), else raised as GandiError."""
         import requests
 
         auth = self._auth()
@@ -123,7 +123,7 @@ class GandiDns:
             data = None
         if status < 300:
             return status, data
-        if status == 404 and ok_404:
+        if (status == 404 and ok_404) or (status == 403 and ok_403):
             return status, data
         why = ""
         if isinstance(data, dict):
@@ -140,9 +140,9 @@ class GandiDns:
                                  + (f" {why}" if why else ""))
 
     def _call(self, method: str, path: str, doing: str, body: dict | None = None,
-              ok_404: bool = False) -> tuple[int, Any]:
+              ok_404: bool = False, ok_403: bool = False) -> tuple[int, Any]:
         try:
-            return self._request(method, path, doing, body, ok_404)
+            return self._request(method, path, doing, body, ok_404, ok_403)
         except GandiError as exc:
             raise UserError(str(exc), "run the same command again later") from None
 
@@ -152,16 +152,23 @@ class GandiDns:
         """(zone, rrset name) of `domain`: the longest zone the account holds."""
         domain = domain.rstrip(".").lower()
         if domain not in self._zones:
+            denied = []
             for cand in zone_candidates(domain):
-                status, _ = self._call("GET", f"/domains/{cand}", f"reading the zone {cand}",
-                                       ok_404=True)
+                # 404: no such zone here; 403: a zone this token may not read (another
+                # organisation's, or a token without LiveDNS rights): try the next one
+                status, _ = self._call("GET", f"/domains/{cand}", f"read the zone {cand}",
+                                       ok_404=True, ok_403=True)
                 if status < 300:
                     self._zones[domain] = cand
                     break
+                if status == 403:
+                    denied.append(cand)
             else:
                 raise UserError(
                     f"the Gandi account holds no LiveDNS zone for {domain} (tried "
-                    f"{', '.join(zone_candidates(domain))})",
+                    f"{', '.join(zone_candidates(domain))}"
+                    + (f"; the token may not read {', '.join(denied)} (403)" if denied else "")
+                    + ")",
                     "use the token of the organisation that holds the domain (its DNS "
                     "served by LiveDNS), or --dns none and create the A/AAAA record yourself")
         zone = self._zones[domain]
