@@ -95,6 +95,7 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
 DNS_PROVIDERS: dict[str, tuple[str, str, str]] = {
     "scaleway": ("jitsi_sovereign.cloud.scaleway", "ScalewayDns", "scaleway"),
     "ovh": ("jitsi_sovereign.cloud.ovh", "OvhDns", "ovh"),
+    "gandi": ("jitsi_sovereign.cloud.gandi", "GandiDns", "gandi"),
 }
 
 
