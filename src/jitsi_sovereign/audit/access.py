@@ -41,6 +41,7 @@ from typing import Any
 
 from jitsi_sovereign.audit import xmpp
 from jitsi_sovereign.audit.context import AuditContext, Skip
+from jitsi_sovereign.audit.findings import from_table
 from jitsi_sovereign.report.model import FAILED, HIGH, INFO, MEDIUM, PASSED, SKIPPED, Finding
 
 AREA = "access"
@@ -112,15 +113,9 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def finding(key: str, status: str, severity: str, *, reason: str = "", reason_fr: str = "",
-            evidence: list[str] | None = None, params: dict[str, Any] | None = None) -> Finding:
-    t = TEXTS[key]
-    fr = {"title": t["fr"], "fix": t["fr_fix"]} if status == FAILED else {"title": t["fr"]}
-    if reason_fr:
-        fr["reason"] = reason_fr
-    return Finding(f"{AREA}.{key}", AREA, t["title"], status, severity, reason=reason,
-                   fix=t["fix"] if status == FAILED else "", evidence=evidence or [],
-                   params=params or {}, texts={"fr": fr})
+def finding(key: str, status: str, severity: str, **kw: Any) -> Finding:
+    """One of this area's findings, its texts from TEXTS (audit.findings.from_table)."""
+    return from_table(AREA, TEXTS, key, status, severity, **kw)
 
 
 # ------------------------------------------------------------------ connecting
