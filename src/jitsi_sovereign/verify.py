@@ -15,7 +15,7 @@ import os
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,7 @@ from jitsi_sovereign import __version__, paths
 from jitsi_sovereign.checks.helpers import TARGET_KEY
 from jitsi_sovereign.inventory import HOSTING_VAR, LAB_PASSWORD_VAR
 from jitsi_sovereign.report import model
-
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+from jitsi_sovereign.report.model import FAILED, PASSED, SKIPPED
 
 
 @dataclass
@@ -43,11 +42,6 @@ class CheckResult:
     status: str  # passed | failed | skipped
     reason: str = ""  # why it failed or was skipped
     duration: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["duration"] = round(self.duration, 3)
-        return d
 
 
 @dataclass
