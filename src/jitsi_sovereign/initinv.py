@@ -35,6 +35,7 @@ import yaml
 
 from jitsi_sovereign import paths
 from jitsi_sovereign.errors import UserError, ValidationErrors
+from jitsi_sovereign.fileio import write_atomic
 from jitsi_sovereign.inventory import (
     HOSTING_KEYS,
     HOSTING_VAR,
@@ -624,16 +625,6 @@ def directory_problem(directory: Path, *, force: bool = False) -> UserError | No
     return None
 
 
-def _write(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.init-tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
 def write_inventory(settings: InventorySettings, directory: Path | str, *,
                     force: bool = False) -> list[Path]:
     """Validate ``settings`` and write the inventory into ``directory``: hosts.yml,
@@ -658,6 +649,6 @@ def write_inventory(settings: InventorySettings, directory: Path | str, *,
     written = []
     for rel, (text, mode) in texts.items():
         path = directory / rel
-        _write(path, text, mode)
+        write_atomic(path, text, mode)
         written.append(path)
     return written

@@ -10,8 +10,6 @@ Default path: <output dir>/cloud-state.json.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 from jitsi_sovereign.cloud.model import Resource, Rule
 from jitsi_sovereign.errors import UserError
+from jitsi_sovereign.fileio import write_atomic
 
 FILENAME = "cloud-state.json"
 SCHEMA = 1
@@ -55,7 +54,7 @@ class State:
 
     def save(self) -> None:
         self.updated_at = _now()
-        write_atomic(self.path, json.dumps(self.to_dict(), indent=2) + "\n")
+        write_atomic(self.path, json.dumps(self.to_dict(), indent=2) + "\n", mode=0o600)
 
     def record(self, resource: Resource) -> None:
         """Append a resource just created and write the file at once."""
@@ -91,21 +90,3 @@ class State:
                    rules=[Rule.from_dict(r) for r in data.get("rules", [])],
                    inventory=data.get("inventory"), created_at=data.get("created_at", ""),
                    updated_at=data.get("updated_at", ""))
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write `text` to `path` through a temporary file in its directory (created with
-    `mode`), fsync'd, then renamed over it: a reader sees the old or the new file whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
