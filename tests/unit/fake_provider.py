@@ -3,7 +3,9 @@ tests (and for helpers building another provider against the same engine)."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import sys
 import tempfile
 import types
@@ -19,7 +21,9 @@ PRIVATE = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU
 def private_key_file() -> Path:
     """A private key file (mode 0600) for the inventory the engine writes; its content is a
     stand-in (nothing logs in with it)."""
-    path = Path(tempfile.mkdtemp(prefix="jsov-cloud-key-")) / "id_ed25519"
+    folder = tempfile.mkdtemp(prefix="jsov-cloud-key-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the test run leaves no key
+    path = Path(folder) / "id_ed25519"
     path.write_text(PRIVATE)
     path.chmod(0o600)
     return path
