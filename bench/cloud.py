@@ -76,7 +76,7 @@ def scaleway(args: argparse.Namespace) -> int:
                 def sleep(seconds, slept=slept):
                     slept[0] += seconds
 
-                fake.handler_seconds = 0.0
+                fake.busy = 0.0
                 req = CreateRequest(provider="scaleway", region="fr-par-2",
                                     domain="visio.example.org", ssh_public_key=PUB,
                                     ssh_key_path=key,
@@ -88,14 +88,14 @@ def scaleway(args: argparse.Namespace) -> int:
                               Path(tmp) / f"r{n}", dns=ScalewayDns(sleep=sleep), waits=waits,
                               echo=lambda s: None)
                 wall = time.perf_counter() - t0
-                mine = wall - fake.handler_seconds - slept[0]
+                mine = wall - fake.busy - slept[0]
                 requests = len(fake.log)
                 state = State.load(Path(tmp) / f"r{n}" / "cloud-state.json")
                 engine.destroy(ScalewayProvider(sleep=sleep, poll_interval=0), state,
                                dns=ScalewayDns(sleep=sleep), echo=lambda s: None)
                 assert fake.empty(), "destroy left resources"
                 fake.log.clear()
-                rows.append((n, wall, fake.handler_seconds, slept[0], mine, requests))
+                rows.append((n, wall, fake.busy, slept[0], mine, requests))
                 own.append(mine)
     finally:
         banner.close()

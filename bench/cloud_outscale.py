@@ -24,21 +24,14 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_outscale import ACCESS, SECRET, FakeOutscale  # noqa: E402
-from fake_provider import private_key_file  # noqa: E402
+from cloudbench import run_rounds
+from fake_outscale import ACCESS, SECRET, FakeOutscale
 
-from jitsi_sovereign.cloud import engine  # noqa: E402
-from jitsi_sovereign.cloud.model import CreateRequest  # noqa: E402
-
-TARGET = 2.0
-PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
-       "bench@laptop")
+from jitsi_sovereign.cloud import engine
 
 
 def main() -> int:
@@ -53,51 +46,30 @@ def run(rounds: int) -> int:
     fake = FakeOutscale().start()
     for var in [v for v in os.environ if v.startswith("OSC_")]:
         del os.environ[var]
-    os.environ.update(OSC_ENDPOINT_API=fake.endpoint, OSC_ACCESS_KEY=ACCESS,
-                      OSC_SECRET_KEY=SECRET,
-                      HOME=tempfile.mkdtemp(prefix="jsov-bench-home-"))  # no ~/.osc here
-    waits = engine.Waits(ssh_timeout=0, dns_timeout=0, banner=lambda h, p: "SSH-2.0-bench",
-                         resolve=lambda name: set(), sleep=lambda s: None)
-    own_times, counts = [], []
-    key = private_key_file()
-    try:
-        for i in range(1, rounds + 1):
-            start = time.perf_counter()
-            from jitsi_sovereign.cloud.outscale import OutscaleProvider
+    with tempfile.TemporaryDirectory(prefix="jsov-bench-home-") as home:
+        os.environ.update(OSC_ENDPOINT_API=fake.endpoint, OSC_ACCESS_KEY=ACCESS,
+                          OSC_SECRET_KEY=SECRET, HOME=home)  # no ~/.osc here
 
-            def provider():
-                return OutscaleProvider(poll_interval=0, max_rate=100000)
-            with tempfile.TemporaryDirectory() as out:
-                req = CreateRequest(provider="outscale", region="eu-west-2",
-                                    domain="visio.mairie.fr", ssh_public_key=PUB,
-                                    ssh_key_path=key, admin_cidrs=["192.0.2.0/24"],
-                                    name=f"jsov-bench-{i}")
-                calls, busy = len(fake.calls), fake.busy
-                result = engine.create(provider(), req, Path(out), waits=waits,
-                                       echo=lambda s: None)
-                wall = time.perf_counter() - start
-                own = wall - (fake.busy - busy)
-                n = len(fake.calls) - calls
-                engine.destroy(provider(), result.state, echo=lambda s: None)
-            if not fake.empty() or fake.invalid or fake.bad_answers or fake.unknown:
-                print(f"round {i}: the fake is not empty after destroy or saw a request "
-                      f"outside the spec: {fake.live()} {fake.invalid} {fake.bad_answers}")
-                return 1
-            own_times.append(own)
-            counts.append(n)
-            print(f"round {i}: create {wall:.3f} s wall, {own:.3f} s own, {n} requests",
-                  flush=True)
-    finally:
-        fake.stop()
-    cold, warm = own_times[0], statistics.median(own_times[1:] or own_times)
-    ok = max(cold, warm) <= TARGET
-    pacing = max(0, statistics.median(counts) - 5) / 5
-    print(f"cloud create --provider outscale against the loopback fake: own time {cold:.2f} s "
-          f"(first, SDK import and spec parse included), {warm:.2f} s median after  target "
-          f"<= {TARGET:.0f} s  {'OK' if ok else 'OVER'}")
-    print(f"against the real API the SDK's limiter (5 requests/s) would add about "
-          f"{pacing:.1f} s of waiting for {statistics.median(counts):.0f} requests")
-    return 0 if ok else 1
+        def provider():
+            from jitsi_sovereign.cloud.outscale import OutscaleProvider
+            return OutscaleProvider(poll_interval=0, max_rate=100000)
+
+        def leftover() -> str:
+            if fake.empty() and not (fake.invalid or fake.bad_answers or fake.unknown):
+                return ""
+            return (f"the fake is not empty or saw a request outside the spec: "
+                    f"{fake.live()} {fake.invalid} {fake.bad_answers} {fake.unknown}")
+
+        waits = engine.Waits(ssh_timeout=0, dns_timeout=0,
+                             banner=lambda h, p: "SSH-2.0-bench",
+                             resolve=lambda name: set(), sleep=lambda s: None)
+        result = run_rounds(rounds, fake, provider, "eu-west-2", waits, leftover)
+    rc = result.verdict("outscale", "SDK import and spec parse")
+    if result.requests:
+        count = statistics.median(result.requests)
+        print(f"against the real API the SDK's limiter (5 requests/s) would add about "
+              f"{max(0, count - 5) / 5:.1f} s of waiting for {count:.0f} requests")
+    return rc
 
 
 if __name__ == "__main__":

@@ -17,24 +17,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_openstack import PASSWORD, PROJECT_ID, USER, FakeOpenStack  # noqa: E402
-from fake_provider import private_key_file  # noqa: E402
+from cloudbench import run_rounds
+from fake_openstack import PASSWORD, PROJECT_ID, USER, FakeOpenStack
 
-from jitsi_sovereign.cloud import engine  # noqa: E402
-from jitsi_sovereign.cloud.model import CreateRequest  # noqa: E402
-
-TARGET = 2.0
-PUB = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBfVdW5dI0DbMsqmsg6Qp0XUBF1Mv1ZvmxFdUyHBv2Lj "
-       "bench@laptop")
+from jitsi_sovereign.cloud import engine
 
 
 def main() -> int:
@@ -56,41 +47,18 @@ def run(rounds: int) -> int:
     def addresses(_name):
         return {ip["ip_address"] for p in fake.ports.values() for ip in p["fixed_ips"]}
 
+    def provider():
+        from jitsi_sovereign.cloud.ovh import OvhProvider
+        return OvhProvider(poll_interval=0.01)
+
+    def leftover() -> str:
+        left = fake.ours()
+        return f"the fake is not empty: {left}" if any(left.values()) else ""
+
     waits = engine.Waits(ssh_timeout=0, dns_timeout=0, banner=lambda h, p: "SSH-2.0-bench",
                          resolve=addresses, sleep=lambda s: None)
-    own_times = []
-    key = private_key_file()
-    try:
-        for i in range(1, rounds + 1):
-            from jitsi_sovereign.cloud.ovh import OvhProvider
-            with tempfile.TemporaryDirectory() as out:
-                req = CreateRequest(provider="ovh", region="GRA11", domain="visio.mairie.fr",
-                                    ssh_public_key=PUB, ssh_key_path=key,
-                                    admin_cidrs=["192.0.2.0/24"], name=f"jsov-bench-{i}")
-                calls, busy = len(fake.calls), fake.busy
-                start = time.perf_counter()
-                result = engine.create(OvhProvider(poll_interval=0.01), req, Path(out),
-                                       waits=waits, echo=lambda s: None)
-                wall = time.perf_counter() - start
-                own = wall - (fake.busy - busy)
-                n = len(fake.calls) - calls
-                engine.destroy(OvhProvider(poll_interval=0.01), result.state,
-                               echo=lambda s: None)
-            left = fake.ours()
-            if any(left.values()):
-                print(f"round {i}: the fake is not empty after destroy: {left}")
-                return 1
-            own_times.append(own)
-            print(f"round {i}: create {wall:.3f} s wall, {own:.3f} s own, {n} requests",
-                  flush=True)
-    finally:
-        fake.stop()
-    cold, warm = own_times[0], statistics.median(own_times[1:] or own_times)
-    ok = max(cold, warm) <= TARGET
-    print(f"cloud create --provider ovh against the loopback fake: own time {cold:.2f} s "
-          f"(first, SDK import included), {warm:.2f} s median after  target <= "
-          f"{TARGET:.0f} s  {'OK' if ok else 'OVER'}")
-    return 0 if ok else 1
+    return run_rounds(rounds, fake, provider, "GRA11", waits, leftover) \
+        .verdict("ovh", "SDK import")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ def timed(label: str, results: dict[str, float], fn, *args, **kwargs):
 
 def compare(rev: str, rounds: int, debian: str) -> int:
     """Re-runs of REV's roles and of this checkout's, alternating, on two lab hosts."""
+    import shutil
     import statistics
     import subprocess
     import tempfile
@@ -132,6 +133,7 @@ def compare(rev: str, rounds: int, debian: str) -> int:
         lab.down([host for _, host in trees.values()])
         subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old_tree)],
                        check=False, capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     old, new = (statistics.median(times[k]) for k in ("old", "new"))
     print(f"\nidempotent re-run, median of {rounds}: {rev} {old:.1f} s, this checkout "
           f"{new:.1f} s ({(new - old) / old * 100:+.0f} %); target <= "

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fake_http import DROP, LoopbackApi, Reply, Request
 
 PAT = "fake-gandi-pat-0123456789"       # test-only, checked by the fake
 API_KEY = "fake-gandi-apikey-4567"
@@ -35,7 +35,7 @@ class ApiCall:
 
 
 @dataclass
-class FakeGandi:
+class FakeGandi(LoopbackApi):
     # zone -> {(name, type): {"rrset_values": [...], "rrset_ttl": N}}
     zones: dict[str, dict[tuple[str, str], dict]] = field(
         default_factory=lambda: {"mairie.fr": {}, "example.org": {}})
@@ -50,21 +50,11 @@ class FakeGandi:
         self.forbidden: set[str] = set()    # zones the token may not touch (403)
         self.lose_answer: set[str] = set()  # "METHOD path": done, then the connection dropped
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
+        self._listen()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{PREFIX}"
-
-    def start(self) -> FakeGandi:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.origin}{PREFIX}"
 
     def fail(self, method: str, path: str, status: int, times: int = 1) -> None:
         self.faults.append([method, path, status, times])
@@ -79,50 +69,23 @@ class FakeGandi:
     def writes(self) -> list[str]:
         return [str(c) for c in self.calls if c.method in ("POST", "PUT", "PATCH", "DELETE")]
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                super().setup()
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _do(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = {"_not_json": raw}
-                call = ApiCall(self.command, self.path, body,
-                               self.headers.get("Authorization", ""))
-                with fake.lock:
-                    fake.calls.append(call)
-                    status, out = fake._route(call, self.headers)
-                    lose = f"{call.method} {call.path}" in fake.lose_answer
-                    if lose:
-                        fake.lose_answer.discard(f"{call.method} {call.path}")
-                if lose:        # the change is made, the client never hears of it
-                    self.close_connection = True
-                    self.request.shutdown(socket.SHUT_RDWR)
-                    return
-                data = b"" if out is None else json.dumps(out).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                if status == 429:
-                    self.send_header("Retry-After", "0")
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _do
-
-        return Handler
+    def reply(self, request: Request) -> Reply | object:
+        raw = request.text()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = {"_not_json": raw}
+        call = ApiCall(request.method, request.target, body,
+                       request.headers.get("Authorization", ""))
+        with self.lock:
+            self.calls.append(call)
+            status, out = self._route(call, request.headers)
+            lose = f"{call.method} {call.path}" in self.lose_answer
+            if lose:
+                self.lose_answer.discard(f"{call.method} {call.path}")
+        if lose:        # the change is made, the client never hears of it
+            return DROP
+        return Reply(status, out, {"Retry-After": "0"} if status == 429 else {})
 
     def _route(self, c: ApiCall, headers):
         if not c.path.startswith(PREFIX + "/"):

@@ -27,14 +27,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+
+from fake_http import DROP, LoopbackApi, Reply, Request
 
 # openstacksdk's own test fixtures (shipped in the wheel), read as files; the SDK itself
 # is not imported here (bench/cloud_ovh.py counts its import in the first create)
@@ -84,7 +82,7 @@ class Fault:
 
 
 @dataclass
-class FakeOpenStack:
+class FakeOpenStack(LoopbackApi):
     regions: tuple[str, ...] = ("GRA11", "SBG5", "DE1", "BHS5")
     flavors: list[dict] = field(default_factory=lambda: [dict(f) for f in DEFAULT_FLAVORS])
     images: list[dict] = field(default_factory=lambda: [dict(i) for i in DEFAULT_IMAGES])
@@ -94,7 +92,6 @@ class FakeOpenStack:
 
     def __post_init__(self) -> None:
         self.calls: list[Call] = []
-        self.busy = 0.0                 # seconds spent answering (bench: not our time)
         self.unknown: list[Call] = []
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
@@ -113,26 +110,17 @@ class FakeOpenStack:
             self._new_rule(default["id"], direction="ingress", ethertype=ethertype)
         self.default_sg_id = default["id"]
         self._ip = 10
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
+        self._listen()
 
     # -- life ----------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.origin
 
     @property
     def auth_url(self) -> str:
         return f"{self.url}/identity/v3"
 
-    def start(self) -> FakeOpenStack:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def fail(self, method: str, path: str, status: int, body: dict | None = None,
              times: int = 1, after: bool = False) -> None:
@@ -192,77 +180,30 @@ class FakeOpenStack:
         return {k: v for k, v in out.items() if not k.startswith("_")}
 
     # -- HTTP ------------------------------------------------------------------------------
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                super().setup()
-                # headers and body go out in two writes: without this, delayed ACK adds
-                # 40 ms to every keep-alive request
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _do(self):
-                start = time.perf_counter()
-                try:
-                    self._answer()
-                finally:
-                    with fake.lock:
-                        fake.busy += time.perf_counter() - start
-
-            def _answer(self):
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
-                query = {k: v if len(v) > 1 else v[0]
-                         for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                segs = parts.path.split("/")
-                if segs[1] == "identity":
-                    region, service, path = "", "identity", "/" + "/".join(segs[2:])
-                else:
-                    region, service = segs[1], segs[2] if len(segs) > 2 else ""
-                    path = "/" + "/".join(segs[3:])
-                call = Call(self.command, region, service, path.rstrip("/") or "/",
-                            query, body)
-                with fake.lock:
-                    fake.calls.append(call)
-                    fault = fake._fault(call)
-                    if fault and not fault.after:
-                        if fault.status == 0:
-                            self.close_connection = True
-                            self.connection.shutdown(2)
-                            return
-                        return self._send(fault.status, fault.body or {"error": "injected"})
-                    status, out, headers = fake._route(call, self.headers)
-                    if status == 404 and out is None:
-                        fake.unknown.append(call)
-                        out = {"itemNotFound": {"code": 404, "message": "no route"}}
-                    if fault and fault.after:
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return
-                self._send(status, out, headers)
-
-            def _send(self, status, out, headers=None):
-                data = b"" if out is None or status == 204 else json.dumps(out).encode()
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _do
-
-        return Handler
+    def reply(self, request: Request) -> Reply | object:
+        body = json.loads(request.raw) if request.raw else None
+        segs = request.path.split("/")
+        if segs[1] == "identity":
+            region, service, path = "", "identity", "/" + "/".join(segs[2:])
+        else:
+            region, service = segs[1], segs[2] if len(segs) > 2 else ""
+            path = "/" + "/".join(segs[3:])
+        call = Call(request.method, region, service, path.rstrip("/") or "/",
+                    request.query(keep_blank_values=True), body)
+        with self.lock:
+            self.calls.append(call)
+            fault = self._fault(call)
+            if fault and not fault.after:
+                if fault.status == 0:
+                    return DROP
+                return Reply(fault.status, fault.body or {"error": "injected"})
+            status, out, headers = self._route(call, request.headers)
+            if status == 404 and out is None:
+                self.unknown.append(call)
+                out = {"itemNotFound": {"code": 404, "message": "no route"}}
+            if fault and fault.after:
+                return DROP
+        return Reply(status, out, headers or {})
 
     def _fault(self, call: Call) -> Fault | None:
         for f in self.faults:

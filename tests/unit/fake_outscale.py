@@ -29,13 +29,12 @@ import itertools
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
+from fake_http import DROP, LoopbackApi, Reply, Request
 
 ACCESS = "AKFAKE0123456789ABCD"
 SECRET = "SKFAKEabcdefghijklmnopqrstuvwxyz0123456"
@@ -121,7 +120,7 @@ class Injection:
     skip: int
 
 
-class FakeOutscale:
+class FakeOutscale(LoopbackApi):
     def __init__(self, region: str = "eu-west-2",
                  regions: tuple[str, ...] = ("eu-west-2", "cloudgouv-eu-west-1", "us-east-2",
                                              "us-west-1", "ap-northeast-1")) -> None:
@@ -140,7 +139,6 @@ class FakeOutscale:
         self.injections: list[Injection] = []
         self.lost: dict[str, int] = {}
         self.pending_reads = 1
-        self.busy = 0.0     # seconds spent answering (validation included), for the bench
         self.vm_types = [("tinav6.c2r4p2", 2, 4.0), ("tinav6.c4r8p2", 4, 8.0),
                          ("tinav6.c2r2p2", 2, 2.0), ("t2.small", 1, 2.0),
                          ("m4.large", 2, 8.0)]
@@ -153,37 +151,12 @@ class FakeOutscale:
         ]
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._listen()
 
     # -- server ----------------------------------------------------------------------------
     @property
     def endpoint(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/api/v1"
-
-    def start(self) -> FakeOutscale:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake._handle(self)
-
-            def do_GET(self):
-                fake.unknown.append(f"GET {self.path}")
-                self.send_error(405)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        return f"{self.origin}/api/v1"
 
     # -- test helpers ----------------------------------------------------------------------
     def fail(self, action: str, status: int, name: str | None = None, times: int = 1,
@@ -218,20 +191,18 @@ class FakeOutscale:
         return not any(self.live().values())
 
     # -- HTTP ------------------------------------------------------------------------------
-    def _handle(self, req: BaseHTTPRequestHandler) -> None:
-        started = time.perf_counter()
-        try:
-            self._answer(req)
-        finally:
-            self.busy += time.perf_counter() - started
+    def reply(self, request: Request) -> Reply | object:
+        if request.method != "POST":
+            self.unknown.append(f"{request.method} {request.target}")
+            return Reply(405)
+        return self._answer(request)
 
-    def _answer(self, req: BaseHTTPRequestHandler) -> None:
-        length = int(req.headers.get("Content-Length") or 0)
-        raw = req.rfile.read(length).decode()
-        match = re.fullmatch(r"/api/v1/([A-Za-z]+)", req.path)
+    def _answer(self, req: Request) -> Reply | object:
+        raw = req.text()
+        match = re.fullmatch(r"/api/v1/([A-Za-z]+)", req.target)
         if not match:
-            self.unknown.append(f"POST {req.path}")
-            return self._send(req, 404, {})
+            self.unknown.append(f"POST {req.target}")
+            return self._send(404, {})
         action = match.group(1)
         everything = raw + "".join(f"{k}: {v}\n" for k, v in req.headers.items())
         if SECRET in everything:
@@ -241,23 +212,23 @@ class FakeOutscale:
                         r"osc4_request, SignedHeaders=\S+, Signature=[0-9a-f]{64}$", auth) \
                 or not req.headers.get("X-Osc-Date"):
             self.unauthorized.append(action)
-            return self._error(req, action, ApiError("access-keys-not-found",
+            return self._error(action, ApiError("access-keys-not-found",
                                                      "no or wrong signature", 401))
         try:
             body = json.loads(raw or "{}")
         except ValueError:
             self.invalid.append(f"{action}: not JSON")
-            return self._error(req, action, ApiError("invalid-configuration", "not JSON"))
+            return self._error(action, ApiError("invalid-configuration", "not JSON"))
         with self._lock:
             self.calls.append((action, body))
             try:
                 found = problems(f"{action}Request", body)
             except KeyError:
                 self.unknown.append(action)
-                return self._send(req, 501, {})
+                return self._send(501, {})
             if found:
                 self.invalid.append(f"{action}: {'; '.join(found)}")
-                return self._error(req, action, ApiError("invalid-configuration",
+                return self._error(action, ApiError("invalid-configuration",
                                                          "; ".join(found)[:300]))
             for inj in list(self.injections):
                 if inj.action != action:
@@ -269,45 +240,39 @@ class FakeOutscale:
                 if inj.times <= 0:
                     self.injections.remove(inj)
                 if inj.name:
-                    return self._error(req, action, ApiError(inj.name, "injected",
+                    return self._error(action, ApiError(inj.name, "injected",
                                                              inj.status))
-                return self._send(req, inj.status, {"Errors": [
+                return self._send(inj.status, {"Errors": [
                     {"Code": str(inj.status), "Type": "Injected", "Details": "injected"}],
                     "ResponseContext": self._ctx()}, check="ErrorResponse")
             handler = getattr(self, f"_{action}", None)
             if handler is None:
                 self.unknown.append(action)
-                return self._send(req, 501, {})
+                return self._send(501, {})
             try:
                 answer = handler(body)
             except ApiError as exc:
-                return self._error(req, action, exc)
+                return self._error(action, exc)
             if self.lost.get(action):
                 self.lost[action] -= 1
-                req.close_connection = True
-                return None
+                return DROP
             answer["ResponseContext"] = self._ctx()
-            return self._send(req, 200, answer, check=f"{action}Response")
+            return self._send(200, answer, check=f"{action}Response")
 
     def _ctx(self) -> dict:
         return {"RequestId": f"req-{next(self._ids):08d}"}
 
-    def _error(self, req, action: str, exc: ApiError) -> None:
-        self._send(req, exc.status, {"Errors": [{"Code": exc.code, "Type": exc.type,
+    def _error(self, action: str, exc: ApiError) -> Reply:
+        return self._send(exc.status, {"Errors": [{"Code": exc.code, "Type": exc.type,
                                                   "Details": exc.details}],
                                       "ResponseContext": self._ctx()}, check="ErrorResponse")
 
-    def _send(self, req, status: int, body: dict, check: str | None = None) -> None:
+    def _send(self, status: int, body: dict, check: str | None = None) -> Reply:
         if check:
             found = problems(check, body)
             if found:
                 self.bad_answers.append(f"{check}: {'; '.join(found)}")
-        data = json.dumps(body).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json")
-        req.send_header("Content-Length", str(len(data)))
-        req.end_headers()
-        req.wfile.write(data)
+        return Reply(status, body)
 
     # -- helpers ---------------------------------------------------------------------------
     def _id(self, prefix: str) -> str:

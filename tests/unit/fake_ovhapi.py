@@ -13,12 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+from fake_http import JSON_NULL, LoopbackApi, Reply, Request
 
 APP_KEY = "fake-app-key"
 APP_SECRET = "fake-app-secret-0123"      # test-only, checked by the fake
@@ -37,7 +36,7 @@ class ApiCall:
 
 
 @dataclass
-class FakeOvhApi:
+class FakeOvhApi(LoopbackApi):
     zones: dict[str, dict[int, dict]] = field(
         default_factory=lambda: {"mairie.fr": {}, "example.org": {}})
 
@@ -48,21 +47,11 @@ class FakeOvhApi:
         self.refreshes: list[str] = []
         self._next = 1000
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
+        self._listen()
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/1.0"
-
-    def start(self) -> FakeOvhApi:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.origin}/1.0"
 
     def fail(self, method: str, path: str, status: int, times: int = 1) -> None:
         self.faults.append((method, path, status, times))
@@ -80,39 +69,16 @@ class FakeOvhApi:
     def writes(self) -> list[str]:
         return [str(c) for c in self.calls if c.method in ("POST", "PUT", "DELETE")]
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                super().setup()
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _do(self):
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                path = parts.path[len("/1.0"):]
-                call = ApiCall(self.command, path, query, json.loads(raw) if raw else None)
-                with fake.lock:
-                    fake.calls.append(call)
-                    status, out = fake._route(call, self.headers, self.path, raw)
-                data = json.dumps(out).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _do
-
-        return Handler
+    def reply(self, request: Request) -> Reply:
+        raw = request.text()
+        call = ApiCall(request.method, request.path[len("/1.0"):],
+                       {k: v if isinstance(v, str) else v[0]
+                        for k, v in request.query().items()},
+                       json.loads(raw) if raw else None)
+        with self.lock:
+            self.calls.append(call)
+            status, out = self._route(call, request.headers, request.target, raw)
+        return Reply(status, JSON_NULL if out is None else out)  # the OVH API answers null
 
     def _signed(self, headers, url: str, method: str, body: str) -> bool:
         ts = headers.get("X-Ovh-Timestamp", "")
@@ -123,7 +89,7 @@ class FakeOvhApi:
     def _route(self, c: ApiCall, headers, raw_path: str, body: str):
         if c.method == "GET" and c.path == "/auth/time":
             return 200, int(time.time())
-        url = f"http://127.0.0.1:{self.server.server_address[1]}{raw_path}"
+        url = f"{self.origin}{raw_path}"
         if headers.get("X-Ovh-Application") != APP_KEY:
             return 403, {"errorCode": "INVALID_KEY", "message": "Invalid application key"}
         if headers.get("X-Ovh-Consumer") != CONSUMER_KEY:

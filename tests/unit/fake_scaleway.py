@@ -24,15 +24,14 @@ import itertools
 import json
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
+from fake_http import LoopbackApi, Reply, Request
 
 SECRET = "4b8a7c02-5c1d-4a39-9c8e-6a3c1f0d2e71"
 ACCESS = "SCWABCDEFGHIJKLMNOPQ"
@@ -215,7 +214,7 @@ SERVER_TYPES = {  # name: (ncpus, ram GiB, end_of_service)
 LOCAL_TYPES = ("DEV1-S", "DEV1-M", "DEV1-L", "DEV1-XL", "GP1-XS", "START1-M")
 
 
-class FakeScaleway:
+class FakeScaleway(LoopbackApi):
     def __init__(self, *, boot_polls: int = 2, delete_polls: int = 2) -> None:
         self.boot_polls = boot_polls
         self.delete_polls = delete_polls
@@ -230,41 +229,19 @@ class FakeScaleway:
         self.log: list[dict] = []
         self.violations: list[str] = []
         self.faults: list[dict] = []
-        self.handler_seconds = 0.0
         self._lock = threading.Lock()
         self._addresses = (f"127.0.0.{n}" for n in itertools.count(2))
         self._server_tpl = _recorded("POST", r"/servers$")["server"]
         self._ip_tpl = _recorded("POST", r"/ips$")["ip"]
         self._volume_tpl = next(iter(_recorded("GET", r"/servers/[^/]+$")["server"]
                                      ["volumes"].values()))
-        self._httpd: ThreadingHTTPServer | None = None
+        self._listen()
 
     # ---- lifecycle ---------------------------------------------------------------
 
-    def __enter__(self) -> FakeScaleway:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _any(self):
-                fake.handle(self)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.origin
 
     def env(self) -> dict[str, str]:
         return {"SCW_ACCESS_KEY": ACCESS, "SCW_SECRET_KEY": SECRET,
@@ -286,28 +263,17 @@ class FakeScaleway:
 
     # ---- HTTP --------------------------------------------------------------------
 
-    def handle(self, http: BaseHTTPRequestHandler) -> None:
-        started = time.perf_counter()
-        split = urlsplit(http.path)
-        path = unquote(split.path)
-        query = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(split.query).items()}
-        length = int(http.headers.get("Content-Length") or 0)
-        raw = http.rfile.read(length) if length else b""
-        entry = {"method": http.command, "path": path, "query": query, "raw": raw,
-                 "token": http.headers.get("x-auth-token")}
+    def reply(self, request: Request) -> Reply:
+        path = unquote(request.path)
+        query = request.query()
+        token = request.headers.get("x-auth-token")
+        entry = {"method": request.method, "path": path, "query": query, "raw": request.raw,
+                 "token": token}
         with self._lock:
             self.log.append(entry)
-            status, payload, headers = self._dispatch(http.command, path, query, raw,
-                                                      entry["token"])
-            self.handler_seconds += time.perf_counter() - started
-        data = b"" if payload is None else json.dumps(payload).encode()
-        http.send_response(status)
-        http.send_header("Content-Type", "application/json")
-        http.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            http.send_header(key, value)
-        http.end_headers()
-        http.wfile.write(data)
+            status, payload, headers = self._dispatch(request.method, path, query,
+                                                      request.raw, token)
+        return Reply(status, payload, headers)
 
     def _dispatch(self, method, path, query, raw, token):
         if token != SECRET:
