@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
+from jitsi_sovereign.fileio import write_atomic
 
 
 def run(argv: list[str], *, input_text: str | None = None, check: bool = True,
@@ -40,14 +41,9 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def write_file(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` atomically (temp file + rename) with ``mode``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    """Write ``text`` whole or not at all, with ``mode`` (the CLI's one atomic writer,
+    ``fileio.write_atomic``; 0644 unless said)."""
+    write_atomic(path, text, mode)
 
 
 def read_text(path: Path) -> str | None:
