@@ -114,7 +114,8 @@ def test_sysctl_split_by_namespace():
 
 
 @pytest.mark.parametrize("area", ["ssh", "sysctl", "unattended_upgrades", "fail2ban", "journald",
-                                  "auditd"])
+                                  "auditd", "umask", "login_defs", "modules", "banner",
+                                  "needrestart"])
 def test_each_area_switch_is_recorded(area):
     t = templar("os_hardening", {"ansible_facts": {**FACTS, "virtualization_type": "kvm",
                                                    "virtualization_tech_guest": ["kvm"]},
@@ -136,3 +137,103 @@ def test_container_skips_are_explained():
               "cannot run")
     assert areas["auditd"]["skipped_reason"] == reason
     assert areas["sysctl_kernel"]["applied"] is False and areas["sysctl_net"]["applied"] is True
+
+
+# ------------------------------------------------------------------ ANSSI BP-028 items
+
+VM_FACTS = {**FACTS, "virtualization_type": "kvm", "virtualization_tech_guest": ["kvm"]}
+# Debian 12's /etc/login.defs as shipped (the keys that matter), with a key given twice.
+LOGIN_DEFS_12 = ("# comment\nPASS_MAX_DAYS\t99999\nPASS_MIN_DAYS\t0\nPASS_WARN_AGE\t7\n"
+                 "#ENCRYPT_METHOD DES\nENCRYPT_METHOD SHA512\nENV_PATH\tPATH=/usr/bin:/bin\n"
+                 "PASS_MIN_DAYS 1\n")
+
+
+def _with_login_defs(text: str, **settings):
+    return templar("os_hardening", {"ansible_facts": VM_FACTS, **settings,
+                                    "_os_hardening_current": {"texts": {"/etc/login.defs": text}}})
+
+
+def test_login_defs_only_the_keys_that_differ_are_written():
+    t = _with_login_defs(LOGIN_DEFS_12)
+    found = t.template(trusted("{{ _os_hardening_login_defs_found }}"))
+    # the last line of a key wins (PASS_MIN_DAYS 1), a commented key is not read
+    assert found["PASS_MIN_DAYS"] == "1" and found["ENCRYPT_METHOD"] == "SHA512"
+    assert found["ENV_PATH"] == "PATH=/usr/bin:/bin"
+    assert t.template(trusted("{{ _os_hardening_login_defs_todo }}")) == [
+        "ENCRYPT_METHOD=YESCRYPT", "YESCRYPT_COST_FACTOR=5", "PASS_WARN_AGE=14"]
+
+
+def test_login_defs_nothing_to_write_once_applied():
+    done = ("ENCRYPT_METHOD YESCRYPT\nYESCRYPT_COST_FACTOR 7\nPASS_MAX_DAYS 99999\n"
+            "PASS_MIN_DAYS 1\nPASS_WARN_AGE 14\n")
+    t = _with_login_defs(done, os_hardening_login_defs_yescrypt_cost_factor="7")  # -e: a string
+    assert t.template(trusted("{{ _os_hardening_login_defs_todo }}")) == []
+    state = json.loads(t.template(trusted("{{ _os_hardening_state_json }}")))
+    assert state["login_defs"]["keys"]["YESCRYPT_COST_FACTOR"] == "7"
+
+
+def test_banner_reaches_sshd_and_both_files():
+    t = templar("os_hardening", {"ansible_facts": VM_FACTS})
+    text = render(t, "os_hardening", "etc/ssh/sshd_config.j2")
+    assert "\nBanner /etc/issue.net\n" in text and "\nPrintLastLog yes\n" in text
+    assert "\nMaxSessions 2\n" in text and "\nClientAliveCountMax 2\n" in text
+    content = t.template(trusted("{{ _os_hardening_banner_content }}"))
+    assert content.startswith("Accès réservé aux personnes autorisées.") and content.endswith(".\n")
+    files = t.template(trusted("{{ _os_hardening_files }}"))
+    assert [f["dest"] for f in files if f.get("content") == content] == ["/etc/issue.net",
+                                                                         "/etc/issue"]
+    off = templar("os_hardening", {"ansible_facts": VM_FACTS, "os_hardening_banner_enabled": False})
+    assert "\nBanner none\n" in render(off, "os_hardening", "etc/ssh/sshd_config.j2")
+
+
+def test_module_blacklist_file_refuses_each_module():
+    t = templar("os_hardening", {"ansible_facts": VM_FACTS,
+                                 "os_hardening_modules_blacklist": ["dccp", "usb-storage"]})
+    text = render(t, "os_hardening", "etc/modprobe.d/jitsi-sovereign-blacklist.conf.j2")
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert lines == ["install dccp /bin/false", "blacklist dccp",
+                     "install usb-storage /bin/false", "blacklist usb-storage"]
+
+
+def test_umask_file_and_state():
+    t = templar("os_hardening", {"ansible_facts": VM_FACTS, "os_hardening_umask": "077"})
+    text = render(t, "os_hardening", "etc/profile.d/jitsi-sovereign-umask.sh.j2")
+    assert "\numask 0077\n" in text
+    state = json.loads(t.template(trusted("{{ _os_hardening_state_json }}")))
+    assert state["umask"]["value"] == "0077"
+
+
+def test_needrestart_settings_file():
+    t = templar("os_hardening", {"ansible_facts": VM_FACTS,
+                                 "os_hardening_needrestart_restart": "l"})
+    text = render(t, "os_hardening", "etc/needrestart/conf.d/jitsi-sovereign.conf.j2")
+    assert text.startswith("#") and "$nrconf{restart} = 'l';" in text
+    assert "$nrconf{kernelhints} = -1;" in text
+
+
+@pytest.mark.parametrize(("settings", "start"), [
+    ({"os_hardening_umask": 23}, "os_hardening_umask is 23: write a three-digit octal umask"),
+    ({"os_hardening_umask": "002"}, "os_hardening_umask is 002: write a three-digit octal umask"),
+    ({"os_hardening_login_defs_yescrypt_cost_factor": 12},
+     "os_hardening_login_defs_yescrypt_cost_factor is 12: yescrypt takes 3 to 11"),
+    ({"os_hardening_login_defs_pass_min_days": 30, "os_hardening_login_defs_pass_max_days": 7},
+     "Password ages: os_hardening_login_defs_pass_min_days (30) must be between 0 and"),
+    ({"os_hardening_modules_blacklist": ["dccp", "../x"]},
+     "These names in os_hardening_modules_blacklist are not kernel module names: ../x."),
+    ({"os_hardening_banner_text": "Acc\\u00e8s \\l"},
+     "os_hardening_banner_text must be a non-empty text without a backslash"),
+    ({"os_hardening_banner_text": "  \n"},
+     "os_hardening_banner_text must be a non-empty text without a backslash"),
+])
+def test_preflight_names_each_bad_base_setting(settings, start):
+    found = problems(**settings)
+    assert len(found) == 1 and found[0].startswith(start), found
+
+
+@pytest.mark.parametrize("settings", [
+    {"os_hardening_umask": "077"}, {"os_hardening_umask": "0027"},
+    {"os_hardening_umask": 23, "os_hardening_umask_enabled": False},
+    {"os_hardening_login_defs_pass_max_days": 365, "os_hardening_login_defs_pass_min_days": "7"},
+])
+def test_preflight_accepts_good_base_settings(settings):
+    assert problems(**settings) == []

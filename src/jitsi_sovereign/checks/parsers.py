@@ -506,3 +506,57 @@ def journal_match_covers(match: str, fields: dict[str, str]) -> bool:
         if all(fields.get(key) in values for key, values in wanted.items()):
             return True
     return False
+
+
+# ------------------------------------------------------------------ ANSSI BP-028 base items
+
+
+def parse_login_defs(text: str) -> dict[str, str]:
+    """/etc/login.defs: ``KEY VALUE`` lines (comments and blank lines skipped); a key given
+    twice keeps its last value, as the shadow tools do."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            values[parts[0]] = parts[1].strip()
+    return values
+
+
+# crypt(5) prefixes: what each stored password hash is. Weak: DES, MD5 (ANSSI BP-028 R68).
+HASH_SCHEMES = {"y": "yescrypt", "gy": "gost-yescrypt", "7": "scrypt", "2b": "bcrypt",
+                "2y": "bcrypt", "2a": "bcrypt", "6": "sha512crypt", "5": "sha256crypt",
+                "1": "md5crypt"}
+WEAK_SCHEMES = {"md5crypt", "descrypt", "empty"}
+
+
+def hash_scheme(head: str, length: int) -> str:
+    """The scheme of an /etc/shadow password field from its first characters and its length
+    (the hash itself never has to leave the host): ``locked`` for "!..."/"*" (no password
+    login), ``empty`` for no password at all."""
+    if length == 0:
+        return "empty"
+    if head.startswith(("!", "*")):
+        return "locked"
+    if head.startswith("$"):
+        prefix = head[1:].split("$", 1)[0]
+        return HASH_SCHEMES.get(prefix, f"unknown (${prefix}$)")
+    return "descrypt" if length == 13 else "unknown"
+
+
+def pam_unix_password_options(text: str) -> list[str] | None:
+    """The options of the ``password ... pam_unix.so`` line of /etc/pam.d/common-password,
+    None when there is no such line."""
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 3 or fields[0] != "password":
+            continue
+        # the control field may be a [bracketed list with spaces]
+        rest = " ".join(fields[1:])
+        rest = rest.split("]", 1)[-1] if rest.startswith("[") else rest.split(None, 1)[-1]
+        words = rest.split()
+        if words and words[0].endswith("pam_unix.so"):
+            return words[1:]
+    return None

@@ -92,3 +92,29 @@ def test_bans_in_nftables(f2b_state, sshd_jail, nft):
     elements = {str(e) for (f, t, _), elems in nft.sets.items() if t in tables for e in elems}
     missing = [ip for ip in banned if ip not in elements]
     assert not missing, f"banned but not in fail2ban's nftables sets: {', '.join(missing)}"
+
+
+# fail2ban's own files: its settings are overridden in .local files, never edited in place.
+PACKAGE_CONF = ["/etc/fail2ban/jail.conf", "/etc/fail2ban/fail2ban.conf"]
+
+
+def test_settings_in_local_files(f2b_state, target):
+    """fail2ban's settings are in a .local file; jail.conf and fail2ban.conf are the package's."""
+    jail_file = f2b_state.get("jail_file") or ""
+    assert jail_file == "/etc/fail2ban/jail.local" or (
+        jail_file.startswith("/etc/fail2ban/jail.d/") and jail_file.endswith(".local")), (
+        f"os_hardening.json names {jail_file or 'no file'} for the jail settings: fail2ban "
+        "wants local settings in jail.local or jail.d/*.local")
+    out = run_ok(target, "test -f %s && dpkg-query -W -f '${Conffiles}\\n' fail2ban && "
+                 "md5sum " + " ".join(PACKAGE_CONF), jail_file,
+                 what=f"reading {jail_file} and fail2ban's package files")
+    shipped, actual = {}, {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].startswith("/etc/"):
+            shipped[fields[0]] = fields[1]
+        elif len(fields) == 2 and fields[1].startswith("/etc/"):
+            actual[fields[1]] = fields[0]
+    edited = [p for p in PACKAGE_CONF if p in shipped and actual.get(p) != shipped[p]]
+    assert not edited, (f"{', '.join(edited)} changed on this host: fail2ban's settings belong "
+                        "in .local files (the package's file is replaced at upgrades)")

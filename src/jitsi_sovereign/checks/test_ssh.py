@@ -22,10 +22,7 @@ BASELINE = {
     "StrictModes": "yes",
     "LoginGraceTime": "30",
     "MaxAuthTries": "2",
-    "MaxSessions": "10",
     "MaxStartups": "10:30:60",
-    "ClientAliveInterval": "300",
-    "ClientAliveCountMax": "3",
     "TCPKeepAlive": "no",
     "AllowTcpForwarding": "no",
     "AllowAgentForwarding": "no",
@@ -40,8 +37,15 @@ BASELINE = {
     "SyslogFacility": "AUTH",
     "DebianBanner": "no",
     "PrintMotd": "no",
-    "PrintLastLog": "no",
+    # ANSSI: the last login shown at each login (the baseline said no).
+    "PrintLastLog": "yes",
 }
+
+# Session limits: the value the role promised (os_hardening_ssh_*), never looser than the
+# security baseline's (MaxSessions 10, ClientAliveInterval 300, ClientAliveCountMax 3).
+SESSION_LIMITS = {"MaxSessions": ("max_sessions", 10),
+                  "ClientAliveInterval": ("client_alive_interval", 300),
+                  "ClientAliveCountMax": ("client_alive_count_max", 3)}
 
 # Baseline algorithm lists (OpenSSH 9.2), plus the post-quantum hybrids of OpenSSH 9.9/10
 # (mlkem768x25519-sha256, and sntrup761x25519-sha512 under its name without @openssh.com).
@@ -77,6 +81,19 @@ def test_option(keyword, ssh_state, sshd):
                     f"outside ({PROVEN_OUTSIDE[keyword]})")
     assert actual is not None, f"sshd -T does not report {keyword}"
     assert actual.lower() == expected.lower(), f"{keyword} is {actual}, baseline wants {expected}"
+
+
+@pytest.mark.parametrize("keyword", list(SESSION_LIMITS))
+def test_session_limit(keyword, ssh_state, sshd):
+    """sshd session limit is the promised one, within the baseline (sshd -T)."""
+    key, ceiling = SESSION_LIMITS[keyword]
+    promised = ssh_state.get(key)
+    assert promised is not None, f"os_hardening.json has no ssh.{key}"
+    actual = sshd.value(keyword)
+    assert actual is not None, f"sshd -T does not report {keyword}"
+    assert int(actual) == int(promised), f"{keyword} is {actual}, promised {promised}"
+    # 0 turns the limit off (no dead-client detection, no session limit).
+    assert 0 < int(actual) <= ceiling, f"{keyword} is {actual}: the baseline wants 1..{ceiling}"
 
 
 def test_permit_root_login(ssh_state, sshd):

@@ -139,6 +139,18 @@ AREAS: dict[str, dict[str, tuple[str, str]]] = {
                "Les actions sur le serveur sont enregistrées par le système d'audit, sans que "
                "ses traces soient écrasées."),
     },
+    "base": {
+        "en": ("System base (ANSSI)",
+               "The base follows ANSSI's Linux recommendations where they fit a single-purpose "
+               "server: private files by default, strongly hashed passwords, unneeded kernel "
+               "modules refused, a legal notice before login, services restarted after a "
+               "library update."),
+        "fr": ("Socle du système (ANSSI)",
+               "Le socle suit les recommandations Linux de l'ANSSI qui conviennent à un serveur "
+               "dédié : fichiers privés par défaut, mots de passe hachés de façon robuste, "
+               "modules du noyau inutiles refusés, avertissement légal avant la connexion, "
+               "services redémarrés après la mise à jour d'une bibliothèque."),
+    },
     "permissions": {
         "en": ("File permissions",
                "Sensitive files (passwords, keys, settings) can be read only by the services "
