@@ -104,7 +104,8 @@ def test_exposure(unit, target, sandboxes, host_units):
     assert exposure is not None, f"systemd-analyze security gave no overall level for {unit}"
     if exposure <= entry["target"]:
         return
-    loosened = [f"{key}={value['set']!r} (instead of {value['instead_of']!r})"
+    loosened = [(f"{key} left out" if value["set"] is None else f"{key}={value['set']}")
+                + f" (instead of {value['instead_of']})"
                 for key, value in (entry.get("overrides") or {}).items()]
     why = ("loosened by jitsi_sovereign_sandbox_overrides: " + ", ".join(loosened)
            if loosened else "no override recorded")
