@@ -95,13 +95,15 @@ def _installed(target, entry, host_units, what) -> dict:
 
 
 @pytest.mark.parametrize("unit", sandbox.unit_names())
-def test_exposure(unit, target, sandboxes, host_units):
+def test_exposure(unit, target, sandboxes, host_units, record_property):
     """the unit's exposure (systemd-analyze security) is at most its role's target."""
     entry = _entry(sandboxes, unit)
     info = _installed(target, entry, host_units, f"{unit}'s exposure")
     dropin = entry.get("dropin", "")
     exposure = host_units["exposure"].get(unit)
     assert exposure is not None, f"systemd-analyze security gave no overall level for {unit}"
+    record_property("evidence", f"systemd-analyze security {unit}: exposure {exposure} "
+                                f"(target {entry['target']})")
     if exposure <= entry["target"]:
         return
     loosened = [(f"{key} left out" if value["set"] is None else f"{key}={value['set']}")
