@@ -7,7 +7,7 @@ module: files
 short_description: Write a set of files, directories and links in one call
 description:
   - One module call instead of one template/copy/file task per file (each of those costs
-    two module runs and a file transfer: ~1.2 s per file on a lab host).
+    two module runs and a file transfer, ~1.2 s per file on a lab host).
   - Order - remove the C(absent) paths, create the C(dirs), write the C(files) in list order
     (a file's validator may use a file written before it), then make the C(links).
   - A file whose content differs is written only after its C(validate) command accepted the
