@@ -171,6 +171,7 @@ PROJECT_VARIABLES = {
     "jitsi_sovereign_domain", "jitsi_sovereign_auth", "jitsi_sovereign_guests",
     "jitsi_sovereign_guest_domain", "jitsi_sovereign_public_ip", "jitsi_sovereign_private_ip",
     "jitsi_sovereign_secrets_dir", "jitsi_sovereign_tls_trust_store", LAB_PASSWORD_VAR,
+    "jitsi_sovereign_sandbox_overrides",
     HOSTING_VAR,
 }
 

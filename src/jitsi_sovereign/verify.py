@@ -42,6 +42,8 @@ class CheckResult:
     status: str  # passed | failed | skipped
     reason: str = ""  # why it failed or was skipped
     duration: float = 0.0
+    # What the check measured, passed or not (its record_property("evidence", text)).
+    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,7 +105,7 @@ def to_finding(r: CheckResult, host_info: dict[str, Any] | None = None) -> model
     area, _ = split_check(r.check)
     where = r.host + (f" ({host_info['address']})" if host_info and host_info.get("address")
                       else "")
-    evidence = [f"check {r.check} on {where}"]  # the reason is the finding's own
+    evidence = [f"check {r.check} on {where}", *r.evidence]  # the reason is the finding's own
     return model.Finding(
         id=f"verify:{r.check}", area=area, title=r.title, status=r.status,
         severity=model.HIGH,
@@ -207,8 +209,12 @@ class ResultCollector:
             elif rep.skipped and status != FAILED:
                 status = SKIPPED
                 reason = message or _skip_reason(rep)
+        # Every phase's report carries the item's properties: each once.
+        measured = list(dict.fromkeys(str(value) for rep in reports
+                                      for key, value in rep.user_properties
+                                      if key == "evidence"))
         self.results.append(CheckResult(self.host, cid, title, status, reason,
-                                        sum(r.duration for r in reports)))
+                                        sum(r.duration for r in reports), measured))
 
     # after the session -------------------------------------------------------
 

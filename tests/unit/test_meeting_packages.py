@@ -14,7 +14,10 @@ def test_defaults_match_argument_specs():
 
 def test_site_lists_each_role_once_and_checks_them_all_first():
     names = [name for name, _ in site_roles()]
-    assert len(names) == len(set(names)) == len(list((ROOT / "roles").iterdir()))
+    # roles/sandbox is not a step of the play: the roles that run a daemon include it.
+    helpers = {"sandbox"}
+    assert len(names) == len(set(names)) == len(list((ROOT / "roles").iterdir())) - len(helpers)
+    assert not helpers & set(names)
     (play,) = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
     (preflight,) = [t for t in play["pre_tasks"] if "ansible.builtin.include_role" in t]
     assert preflight["loop"] == "{{ ansible_play_role_names }}"

@@ -225,6 +225,14 @@ AREAS: dict[str, dict[str, tuple[str, str]]] = {
                "Les logiciels Jitsi proviennent uniquement de leur source officielle, vérifiée "
                "par sa clé de signature, dans des versions fixées."),
     },
+    "sandbox": {
+        "en": ("Service sandboxes",
+               "Each network service runs confined by systemd: it sees and may change only "
+               "what it needs, and comes back if it crashes."),
+        "fr": ("Isolement des services",
+               "Chaque service réseau tourne confiné par systemd : il ne voit et ne peut "
+               "modifier que ce dont il a besoin, et redémarre s'il s'arrête brutalement."),
+    },
     "collect": {
         "en": ("Loading the checks", "Every check could be loaded."),
         "fr": ("Chargement des vérifications", "Toutes les vérifications ont pu être chargées."),

@@ -7,7 +7,7 @@ module: files
 short_description: Write a set of files, directories and links in one call
 description:
   - One module call instead of one template/copy/file task per file (each of those costs
-    two module runs and a file transfer: ~1.2 s per file on a lab host).
+    two module runs and a file transfer, ~1.2 s per file on a lab host).
   - Order - remove the C(absent) paths, create the C(dirs), write the C(files) in list order
     (a file's validator may use a file written before it), then make the C(links).
   - A file whose content differs is written only after its C(validate) command accepted the
@@ -34,6 +34,15 @@ options:
       mode: {description: Octal mode as a string, e.g. C("0644")., type: str, required: true}
       validate: {description: Command run on the candidate, C(%s) is its path., type: str}
       secret: {description: Holds a secret (never in a diff)., type: bool, default: false}
+      unit:
+        description:
+          - The file is a drop-in of this systemd unit (e.g. C(coturn.service)) - the candidate
+            is checked by C(systemd-analyze verify) first, with the unit's other drop-ins, in a
+            private unit directory searched before the system's; a unit that is not installed
+            (Jitsi's in the lab) is checked against a stand-in unit in that directory only,
+            never installed. Any message about the candidate (an unknown key, a value systemd
+            cannot parse, which it would only log and ignore) refuses it.
+        type: str
   dirs:
     description: Directories to create (parents too) and keep at this owner and mode.
     type: list
@@ -70,6 +79,7 @@ import base64
 import grp
 import os
 import pwd
+import re
 import shlex
 import shutil
 import stat
@@ -87,6 +97,7 @@ FILE_SPEC = dict(
     mode=dict(type="str", required=True),
     validate=dict(type="str"),
     secret=dict(type="bool", default=False),
+    unit=dict(type="str"),
 )
 DIR_SPEC = dict(
     path=dict(type="path", required=True),
@@ -178,6 +189,48 @@ def _validate(module, command, data):
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+# A unit that is not installed is verified as this stand-in (in the private directory only).
+STAND_IN = ("[Unit]\nDescription=stand-in to check a drop-in\nDefaultDependencies=no\n"
+            "[Service]\nExecStart=/bin/true\n")
+
+
+def _validate_dropin(module, unit, dest, data):
+    """systemd-analyze verify of the unit with the candidate as its drop-in `dest`.
+
+    systemd reads SYSTEMD_UNIT_PATH (a trailing ':' appends the normal search path): the
+    private directory comes first, so the candidate replaces the installed drop-in of the
+    same name and the unit's other drop-ins still apply. systemd-analyze exits 0 on a key
+    it ignores: every line naming the candidate counts as a refusal."""
+    if not re.match(r"^[A-Za-z0-9@_.:-]+[.](service|socket|timer)$", unit):
+        raise Failure(f"unit must be a unit name such as coturn.service (is {unit!r})")
+    tmpdir = tempfile.mkdtemp(prefix="jsov-unit-")
+    try:
+        dropin_dir = os.path.join(tmpdir, unit + ".d")
+        os.mkdir(dropin_dir, 0o755)
+        candidate = os.path.join(dropin_dir, os.path.basename(dest))
+        with open(candidate, "wb") as handle:
+            handle.write(data)
+        rc, out, _ = module.run_command(["systemctl", "show", "-P", "LoadState", unit])
+        installed = rc == 0 and out.strip() not in ("not-found", "")
+        if installed:
+            path = tmpdir + ":"
+        else:
+            with open(os.path.join(tmpdir, unit), "w") as handle:
+                handle.write(STAND_IN)
+            path = tmpdir
+        rc, out, err = module.run_command(["systemd-analyze", "verify", "--man=no", unit],
+                                          environ_update={"SYSTEMD_UNIT_PATH": path})
+        about = [line for line in (out + err).splitlines() if candidate in line]
+        if rc != 0 or about:
+            text = "\n".join(about) or (err or out).strip()[-2000:]
+            text = text.replace(candidate, dest)
+            raise Failure(f"systemd-analyze verify refused the drop-in of {unit}"
+                          f"{'' if installed else ' (checked on a stand-in unit: not installed)'}"
+                          f": {text}")
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
 def _write_atomic(path, data, uid, gid, mode):
     """Temporary file in the destination directory (final owner and mode), then rename."""
     directory = os.path.dirname(path) or "."
@@ -237,6 +290,8 @@ def ensure_file(module, item, check_mode, want_diff, gone=()):
         return True, diff
     if item.get("validate"):
         _validate(module, item["validate"], data)
+    if item.get("unit"):
+        _validate_dropin(module, item["unit"], path, data)
     _write_atomic(path, data, uid, gid, mode)
     return True, diff
 

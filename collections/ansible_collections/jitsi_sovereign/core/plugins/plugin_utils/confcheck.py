@@ -1,6 +1,6 @@
 # jitsi-sovereign: the filters' access to the project's checkers.
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Import a checker of jitsi_sovereign.confcheck (configjs, hocon, openpgp) for a filter.
+"""Import a checker of jitsi_sovereign.confcheck (configjs, hocon, openpgp, sandbox) for a filter.
 
 Imported on first use, not when Ansible loads the filter files (it loads them for every
 task that templates; esprima alone takes ~1 s to import). The checkers are the project's
