@@ -349,7 +349,7 @@ def test_lab_host_as_dict():
     h = core.LabHost("lab1", "198.51.100.11", "13", Path("/l/k"), Path("/l/kh"))
     assert h.as_dict() == {"name": "lab1", "address": "198.51.100.11", "debian": "13",
                            "user": "debian", "port": 22, "identity_file": "/l/k",
-                           "known_hosts": "/l/kh", "reused": False}
+                           "known_hosts": "/l/kh", "reused": False, "kind": "nspawn"}
 
 
 def test_not_root_is_a_user_error(monkeypatch):
