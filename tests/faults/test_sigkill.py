@@ -49,7 +49,8 @@ while [ $i -lt {tenths} ]; do
   fi
   sleep 0.1; i=$((i+1))
 done
-echo "old=$old killed; after {secs} s: MainPID=$new $(systemctl show -p ActiveState,SubState,Result,Restart "$u" | tr '\\n' ' ')"
+state=$(systemctl show -p ActiveState,SubState,Result,Restart "$u" | tr '\\n' ' ')
+echo "old=$old killed; after {secs} s: MainPID=$new $state"
 exit 1
 """
 
