@@ -102,11 +102,17 @@ def lab_up(
         "build, as a VM updated when it was made) or 'removed' (none, in a directory "
         "modified at boot, as a cloud image whose lists were deleted after its build).")
     ] = "image",
+    var_log_mb: Annotated[int, typer.Option(
+        "--var-log-mb", help="New hosts' /var/log on a filesystem of its own of this many "
+        "MiB (16-1024; an ext4 image in the host's lab directory, loop-mounted: as a "
+        "server with a /var/log partition, so that a full /var/log can be tested without "
+        "filling this machine's disk). 0: /var/log is part of the root.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hosts as JSON.")] = False,
 ) -> None:
     """Start lab hosts (reusing running ones) and write the lab inventory."""
     lab = _lab()
-    started = lab.up(count=hosts, debian=debian, prefix=prefix, apt_lists=apt_lists)
+    started = lab.up(count=hosts, debian=debian, prefix=prefix, apt_lists=apt_lists,
+                     var_log_mb=var_log_mb)
     if as_json:
         print(json.dumps([h.as_dict() for h in started], indent=2))
         return

@@ -18,11 +18,13 @@ from jitsi_sovereign.lab.host import (
     APT_LISTS_STATES,
     HostDir,
     HostMeta,
+    check_var_log_mb,
     console_tail,
     find_container_inits,
     finish_stop,
     lab_id,
     mount_overlay,
+    mount_var_log,
     new_marker,
     prepare,
     remove,
@@ -150,16 +152,18 @@ class Lab:
 
     # ------------------------------------------------------------------ up
     def up(self, count: int = 1, debian: str = "13", prefix: str = "lab",
-           apt_lists: str = "image") -> list[LabHost]:
+           apt_lists: str = "image", var_log_mb: int = 0) -> list[LabHost]:
         """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH.
 
         ``apt_lists``: the new hosts' package lists (host.APT_LISTS_STATES): the image's,
-        or removed like a fresh cloud image's."""
+        or removed like a fresh cloud image's. ``var_log_mb``: a /var/log filesystem of
+        its own of this size (MiB), 0 for none (host.check_var_log_mb)."""
         image.codename(debian)
         names = cfg_mod.host_names(prefix, count)
         if apt_lists not in APT_LISTS_STATES:
             raise UserError(f"--apt-lists {apt_lists}: unknown state",
                             f"use one of: {', '.join(APT_LISTS_STATES)}")
+        check_var_log_mb(var_log_mb)
         check_preconditions()
         net.check_subnet_free(self.config)
         img = image.ensure(self.config.cache_dir, debian, log=self.log)
@@ -173,7 +177,7 @@ class Lab:
                          "certificates the running hosts got earlier no longer verify "
                          "against it; recreate those hosts, or renew their certificates "
                          "(certbot renew --force-renewal)")
-            metas = self._plan(names, debian, img, apt_lists)
+            metas = self._plan(names, debian, img, apt_lists, var_log_mb)
             reused = set()
             for meta in metas:
                 if self._host(meta.name).supervisor_pid():
@@ -194,7 +198,7 @@ class Lab:
         return [replace(self._lab_host(m), reused=m.name in reused) for m in metas]
 
     def _plan(self, names: list[str], debian: str, img: image.Image,
-              apt_lists: str = "image") -> list[HostMeta]:
+              apt_lists: str = "image", var_log_mb: int = 0) -> list[HostMeta]:
         """Metadata of each requested host: reuse running ones, clean up leftovers."""
         taken: dict[str, str] = {}
         for host in self._host_dirs():
@@ -213,9 +217,16 @@ class Lab:
                         f"not {apt_lists}",
                         f"stop it first (jitsi-sovereign lab down {host.name}) or use "
                         "another --prefix")
+                if host.name in names and meta.var_log_mb != var_log_mb:
+                    raise UserError(
+                        f"lab host {host.name} started with --var-log-mb {meta.var_log_mb}, "
+                        f"not {var_log_mb}",
+                        f"stop it first (jitsi-sovereign lab down {host.name}) or use "
+                        "another --prefix")
                 taken[host.name] = meta.address
             elif meta and host.prepared() and host.name in names and meta.debian == debian \
-                    and Path(meta.image) == img.root and meta.apt_lists == apt_lists:
+                    and Path(meta.image) == img.root and meta.apt_lists == apt_lists \
+                    and meta.var_log_mb == var_log_mb:
                 self._cleanup(host)  # a leftover: boot it again on its own disk
                 taken[host.name] = meta.address
             else:
@@ -228,7 +239,7 @@ class Lab:
             meta = self._host(name).meta()
             if meta is None:
                 meta = HostMeta(name, addresses[name], debian, str(img.root),
-                                new_marker(self.config, name), apt_lists)
+                                new_marker(self.config, name), apt_lists, var_log_mb)
             metas.append(meta)
         return metas
 
@@ -243,6 +254,7 @@ class Lab:
             host.path.mkdir(parents=True, exist_ok=True)
             host.save_meta(meta)
         mount_overlay(host, img.root)
+        mount_var_log(host, meta)  # before prepare: the copy of /var/log is the image's
         if fresh:
             public = (self.identity_file.with_suffix(".pub")).read_text()
             prepare(host, meta, public, self.known_hosts)

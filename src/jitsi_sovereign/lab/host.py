@@ -2,7 +2,9 @@
 
 ``<labdir>/hosts/<name>/``: ``meta.json``, ``upper/`` + ``work/`` (overlay), ``root/``
 (the mounted overlay), ``password`` (0600), ``console.log``, ``supervise.pid``,
-``nspawn.pid``, ``exit`` (status of nspawn when the host stopped on its own).
+``nspawn.pid``, ``exit`` (status of nspawn when the host stopped on its own); with a
+/var/log of its own (``var_log_mb``): ``var-log.img`` (a sparse ext4 image of that size)
+loop-mounted on ``var-log/``, bound at the host's /var/log.
 """
 
 from __future__ import annotations
@@ -57,6 +59,23 @@ class HostMeta:
     # updated when it was made) or "removed" (none, in a directory modified at boot: a
     # cloud image whose lists were deleted after its build).
     apt_lists: str = "image"
+    # The size in MiB of a filesystem of its own for /var/log (a loop-mounted ext4 image
+    # in the host's directory, as a server with a /var/log partition), or 0: /var/log is
+    # part of the root. A full /var/log then never fills the lab machine's disk.
+    var_log_mb: int = 0
+
+
+# --var-log-mb: 0 (no filesystem of its own), or a size in this range (MiB). Below 16 MiB
+# ext4's own journal and metadata leave too little room to test anything.
+VAR_LOG_MB_RANGE = (16, 1024)
+
+
+def check_var_log_mb(size: int) -> None:
+    """Refuse a /var/log size outside 0 or VAR_LOG_MB_RANGE, naming the fix."""
+    low, high = VAR_LOG_MB_RANGE
+    if size != 0 and not low <= size <= high:
+        raise UserError(f"--var-log-mb {size}: out of range",
+                        f"use 0 (/var/log on the root filesystem) or {low} to {high} MiB")
 
 
 class HostDir:
@@ -127,6 +146,11 @@ class HostDir:
     def mounted(self) -> bool:
         """True if the overlay root is mounted."""
         return bool(mounts_under(self.root))
+
+    @property
+    def var_log(self) -> Path:
+        """Mount point (lab side) of the host's own /var/log filesystem, if it has one."""
+        return self.path / "var-log"
 
 
 def marker_arg(marker: str) -> str:
@@ -210,6 +234,27 @@ def mount_overlay(host: HostDir, lower: Path) -> None:
                         "lab hosts need overlayfs mounts as root on a filesystem that "
                         "supports them as upper dir (ext4, xfs, btrfs); set JSOV_LAB_DIR "
                         "to a directory on one")
+
+
+def mount_var_log(host: HostDir, meta: HostMeta) -> None:
+    """The host's own /var/log filesystem (``meta.var_log_mb`` MiB of ext4 in a sparse
+    image file), loop-mounted on ``host.var_log``; made at first boot with the image's
+    /var/log copied in (owners and modes kept). The overlay root must be mounted."""
+    if not meta.var_log_mb or mounts_under(host.var_log):
+        return
+    img = host.path / "var-log.img"
+    fresh = not img.exists()
+    if fresh:
+        with img.open("wb") as fh:
+            fh.truncate(meta.var_log_mb * 1024 * 1024)
+        # -m 0: no blocks reserved for root (journald and the daemons run as root: the
+        # reserve would hide how full the filesystem really is).
+        run(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", "var-log", str(img)])
+    host.var_log.mkdir(exist_ok=True)
+    run(["mount", "-o", "loop,nodev,nosuid,noexec", str(img), str(host.var_log)])
+    if fresh:
+        (host.var_log / "lost+found").rmdir()
+        run(["cp", "-a", f"{host.root / 'var/log'}/.", str(host.var_log)])
 
 
 def prepare(host: HostDir, meta: HostMeta, lab_public_key: str, known_hosts: Path) -> None:
@@ -301,10 +346,13 @@ def _set_password(host: HostDir, root: Path) -> None:
 
 def nspawn_argv(host: HostDir, meta: HostMeta) -> list[str]:
     """The systemd-nspawn command that boots the host on the lab bridge."""
-    return ["systemd-nspawn", "-D", str(host.root), "-M", meta.name, "--register=no",
+    argv = ["systemd-nspawn", "-D", str(host.root), "-M", meta.name, "--register=no",
             "--keep-unit", "--boot", f"--network-bridge={host.config.bridge}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             "--console=read-only", marker_arg(meta.marker)]
+    if meta.var_log_mb:
+        argv.append(f"--bind={host.var_log}:/var/log")
+    return argv
 
 
 def supervisor_argv(host: HostDir, meta: HostMeta) -> list[str]:
