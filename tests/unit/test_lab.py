@@ -523,7 +523,7 @@ def test_own_var_log_is_bound_at_var_log_and_sized_in_range(tmp_path, monkeypatc
     h = host.HostDir(cfg, "lab1")
     meta = host.HostMeta("lab1", "198.51.100.139", "13", "/img", "m")
     assert not [a for a in host.nspawn_argv(h, meta) if a.startswith("--bind")]
-    meta.var_log_mb = 64
+    monkeypatch.setattr(host.HostDir, "var_log_mb", lambda self: 64)
     assert "--bind=/srv/lab/hosts/lab1/var-log:/var/log" in host.nspawn_argv(h, meta)
     monkeypatch.setattr(core, "check_preconditions", lambda: pytest.fail("checked too late"))
     for size in (8, 2048, -1):
@@ -531,9 +531,26 @@ def test_own_var_log_is_bound_at_var_log_and_sized_in_range(tmp_path, monkeypatc
             core.Lab(tmp_path / "lab").up(var_log_mb=size)
         assert err.value.fix == "use 0 (/var/log on the root filesystem) or 16 to 1024 MiB"
     assert not (tmp_path / "lab").exists()
-    # meta.json of a host started before the option existed: no own /var/log
+    # A host started without the option: no own /var/log, and no file saying so.
+    monkeypatch.undo()
     _fake_host(tmp_path, "lab1", "198.51.100.11")
-    assert host.HostDir(core.Lab(tmp_path).config, "lab1").meta().var_log_mb == 0
+    h = host.HostDir(core.Lab(tmp_path).config, "lab1")
+    h.save_var_log_mb(0)
+    assert h.var_log_mb() == 0 and not (h.path / "var-log-mb").exists()
+    h.save_var_log_mb(64)
+    assert h.var_log_mb() == 64
+
+
+def test_meta_written_by_a_newer_lab_is_read_not_taken_for_a_leftover(tmp_path):
+    """A field this version does not know (a newer lab wrote meta.json) is ignored: the
+    host keeps its metadata, so `lab up` does not remove it as a leftover."""
+    _fake_host(tmp_path, "lab1", "198.51.100.11")
+    path = tmp_path / "hosts/lab1/meta.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "from_the_future": 1}))
+    meta = host.HostDir(core.Lab(tmp_path).config, "lab1").meta()
+    assert meta is not None and meta.address == "198.51.100.11"
+    path.write_text("[]")
+    assert host.HostDir(core.Lab(tmp_path).config, "lab1").meta() is None
 
 
 def test_own_var_log_made_once_with_the_images_log_then_only_mounted(tmp_path, monkeypatch):
@@ -542,7 +559,8 @@ def test_own_var_log_made_once_with_the_images_log_then_only_mounted(tmp_path, m
     cfg = config.from_env(env={"JSOV_LAB_DIR": str(tmp_path)})
     h = host.HostDir(cfg, "lab1")
     (h.root / "var/log").mkdir(parents=True)
-    meta = host.HostMeta("lab1", "198.51.100.11", "13", "/img", "m", var_log_mb=32)
+    h.path.mkdir(parents=True, exist_ok=True)
+    h.save_var_log_mb(32)
     calls = []
 
     def fake_run(argv, **kw):
@@ -552,7 +570,7 @@ def test_own_var_log_made_once_with_the_images_log_then_only_mounted(tmp_path, m
 
     monkeypatch.setattr(host, "run", fake_run)
     monkeypatch.setattr(host, "mounts_under", lambda path: [])
-    host.mount_var_log(h, meta)
+    host.mount_var_log(h)
     img = h.path / "var-log.img"
     assert img.stat().st_size == 32 * 1024 * 1024
     assert img.stat().st_blocks == 0  # sparse: the lab machine's disk holds what is written
@@ -562,11 +580,12 @@ def test_own_var_log_made_once_with_the_images_log_then_only_mounted(tmp_path, m
     assert calls[2] == ["cp", "-a", f"{h.root / 'var/log'}/.", str(h.var_log)]
     assert not (h.var_log / "lost+found").exists()
     calls.clear()
-    host.mount_var_log(h, meta)
+    host.mount_var_log(h)
     assert [c[0] for c in calls] == ["mount"]
     calls.clear()
     monkeypatch.setattr(host, "mounts_under", lambda path: [path])  # mounted already
-    host.mount_var_log(h, meta)
-    meta.var_log_mb = 0
-    host.mount_var_log(h, meta)
+    host.mount_var_log(h)
+    monkeypatch.setattr(host, "mounts_under", lambda path: [])
+    (h.path / "var-log-mb").unlink()  # a host without its own /var/log
+    host.mount_var_log(h)
     assert calls == []

@@ -183,7 +183,7 @@ class Lab:
                 if self._host(meta.name).supervisor_pid():
                     reused.add(meta.name)  # the callers say so (LabHost.reused)
                 else:
-                    self._boot(self._host(meta.name), meta, img)
+                    self._boot(self._host(meta.name), meta, img, var_log_mb)
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
                             SSH_TIMEOUT, self._can_log_in)
             acme.register(self._running())
@@ -217,16 +217,16 @@ class Lab:
                         f"not {apt_lists}",
                         f"stop it first (jitsi-sovereign lab down {host.name}) or use "
                         "another --prefix")
-                if host.name in names and meta.var_log_mb != var_log_mb:
+                if host.name in names and host.var_log_mb() != var_log_mb:
                     raise UserError(
-                        f"lab host {host.name} started with --var-log-mb {meta.var_log_mb}, "
+                        f"lab host {host.name} started with --var-log-mb {host.var_log_mb()}, "
                         f"not {var_log_mb}",
                         f"stop it first (jitsi-sovereign lab down {host.name}) or use "
                         "another --prefix")
                 taken[host.name] = meta.address
             elif meta and host.prepared() and host.name in names and meta.debian == debian \
                     and Path(meta.image) == img.root and meta.apt_lists == apt_lists \
-                    and meta.var_log_mb == var_log_mb:
+                    and host.var_log_mb() == var_log_mb:
                 self._cleanup(host)  # a leftover: boot it again on its own disk
                 taken[host.name] = meta.address
             else:
@@ -239,7 +239,7 @@ class Lab:
             meta = self._host(name).meta()
             if meta is None:
                 meta = HostMeta(name, addresses[name], debian, str(img.root),
-                                new_marker(self.config, name), apt_lists, var_log_mb)
+                                new_marker(self.config, name), apt_lists)
             metas.append(meta)
         return metas
 
@@ -248,13 +248,15 @@ class Lab:
         stop_processes(host)
         unmount_all(host.path)
 
-    def _boot(self, host: HostDir, meta: HostMeta, img: image.Image) -> None:
+    def _boot(self, host: HostDir, meta: HostMeta, img: image.Image,
+              var_log_mb: int = 0) -> None:
         fresh = not host.prepared()
         if fresh:
             host.path.mkdir(parents=True, exist_ok=True)
             host.save_meta(meta)
+            host.save_var_log_mb(var_log_mb)
         mount_overlay(host, img.root)
-        mount_var_log(host, meta)  # before prepare: the copy of /var/log is the image's
+        mount_var_log(host)  # before prepare: the copy of /var/log is the image's
         if fresh:
             public = (self.identity_file.with_suffix(".pub")).read_text()
             prepare(host, meta, public, self.known_hosts)

@@ -3,8 +3,11 @@
 ``<labdir>/hosts/<name>/``: ``meta.json``, ``upper/`` + ``work/`` (overlay), ``root/``
 (the mounted overlay), ``password`` (0600), ``console.log``, ``supervise.pid``,
 ``nspawn.pid``, ``exit`` (status of nspawn when the host stopped on its own); with a
-/var/log of its own (``var_log_mb``): ``var-log.img`` (a sparse ext4 image of that size)
-loop-mounted on ``var-log/``, bound at the host's /var/log.
+/var/log of its own: ``var-log-mb`` (its size in MiB), ``var-log.img`` (a sparse ext4
+image of that size) loop-mounted on ``var-log/``, bound at the host's /var/log. The size
+is a file of its own, not a field of ``meta.json``: a lab tool that predates it reads
+such a host's metadata as before (an unknown field would make it take the host for a
+leftover and remove it).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
@@ -59,10 +62,6 @@ class HostMeta:
     # updated when it was made) or "removed" (none, in a directory modified at boot: a
     # cloud image whose lists were deleted after its build).
     apt_lists: str = "image"
-    # The size in MiB of a filesystem of its own for /var/log (a loop-mounted ext4 image
-    # in the host's directory, as a server with a /var/log partition), or 0: /var/log is
-    # part of the root. A full /var/log then never fills the lab machine's disk.
-    var_log_mb: int = 0
 
 
 # --var-log-mb: 0 (no filesystem of its own), or a size in this range (MiB). Below 16 MiB
@@ -93,11 +92,26 @@ class HostDir:
         return self.path / "root"
 
     def meta(self) -> HostMeta | None:
-        """The saved metadata, None if missing or unreadable."""
+        """The saved metadata, None if missing or unreadable. Fields this version does not
+        know (written by a newer one) are ignored: the host is not a leftover for that."""
         try:
-            return HostMeta(**json.loads(read_text(self.path / "meta.json") or "null"))
-        except (TypeError, ValueError):
+            data = json.loads(read_text(self.path / "meta.json") or "null")
+            known = {f.name for f in fields(HostMeta)}
+            return HostMeta(**{k: v for k, v in data.items() if k in known})
+        except (AttributeError, TypeError, ValueError):
             return None
+
+    def var_log_mb(self) -> int:
+        """Size in MiB of the host's own /var/log filesystem (a loop-mounted ext4 image in
+        its directory, as a server with a /var/log partition: a full /var/log never fills
+        the lab machine's disk), or 0: /var/log is part of the root."""
+        text = read_text(self.path / "var-log-mb")
+        return int(text) if text and text.strip().isdigit() else 0
+
+    def save_var_log_mb(self, size: int) -> None:
+        """Record the /var/log size of a new host (nothing for 0)."""
+        if size:
+            write_file(self.path / "var-log-mb", f"{size}\n")
 
     def save_meta(self, meta: HostMeta) -> None:
         """Write ``meta.json``."""
@@ -236,17 +250,18 @@ def mount_overlay(host: HostDir, lower: Path) -> None:
                         "to a directory on one")
 
 
-def mount_var_log(host: HostDir, meta: HostMeta) -> None:
-    """The host's own /var/log filesystem (``meta.var_log_mb`` MiB of ext4 in a sparse
+def mount_var_log(host: HostDir) -> None:
+    """The host's own /var/log filesystem (``host.var_log_mb()`` MiB of ext4 in a sparse
     image file), loop-mounted on ``host.var_log``; made at first boot with the image's
     /var/log copied in (owners and modes kept). The overlay root must be mounted."""
-    if not meta.var_log_mb or mounts_under(host.var_log):
+    size = host.var_log_mb()
+    if not size or mounts_under(host.var_log):
         return
     img = host.path / "var-log.img"
     fresh = not img.exists()
     if fresh:
         with img.open("wb") as fh:
-            fh.truncate(meta.var_log_mb * 1024 * 1024)
+            fh.truncate(size * 1024 * 1024)
         # -m 0: no blocks reserved for root (journald and the daemons run as root: the
         # reserve would hide how full the filesystem really is).
         run(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", "var-log", str(img)])
@@ -350,7 +365,7 @@ def nspawn_argv(host: HostDir, meta: HostMeta) -> list[str]:
             "--keep-unit", "--boot", f"--network-bridge={host.config.bridge}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             "--console=read-only", marker_arg(meta.marker)]
-    if meta.var_log_mb:
+    if host.var_log_mb():
         argv.append(f"--bind={host.var_log}:/var/log")
     return argv
 
