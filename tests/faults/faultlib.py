@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import socket
 import ssl
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -123,3 +126,18 @@ def fail2ban_ok(host) -> bool:
 def ssh_ok(host) -> bool:
     """A new SSH login (host key checked) runs a command."""
     return sh(host, "true", check=False, timeout=20).returncode == 0
+
+
+def verify(host, check_id: str) -> tuple[int, dict]:
+    """`jitsi-sovereign verify` of the host, as a user runs it: (exit code, the finding of
+    ``check_id``, e.g. ``verify:tls.last_renewal``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "verify.json"
+        run = subprocess.run([sys.executable, "-m", "jitsi_sovereign", "verify", "-i",
+                              str(host.inventory), "--limit", host.name, "--json",
+                              str(report)], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "COLUMNS": "200"})
+        findings = json.loads(report.read_text())["findings"] if report.exists() else []
+    mine = [f for f in findings if f["id"] == check_id]
+    assert mine, f"verify reported no {check_id} (rc={run.returncode}): {run.stderr[-500:]}"
+    return run.returncode, mine[0]

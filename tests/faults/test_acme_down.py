@@ -17,14 +17,9 @@ restarted), and the check passes.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -61,16 +56,7 @@ def _nginx(host) -> tuple[str, str]:
 
 
 def _verify(host) -> tuple[int, dict]:
-    """`jitsi-sovereign verify` of the host: (exit code, the check's finding)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "verify.json"
-        run = subprocess.run([sys.executable, "-m", "jitsi_sovereign", "verify", "-i",
-                              str(host.inventory), "--limit", host.name, "--json",
-                              str(report)], capture_output=True, text=True, timeout=300)
-        findings = json.loads(report.read_text())["findings"] if report.exists() else []
-    mine = [f for f in findings if f["id"] == CHECK_ID]
-    assert mine, f"verify reported no {CHECK_ID} (rc={run.returncode}): {run.stderr[-500:]}"
-    return run.returncode, mine[0]
+    return faultlib.verify(host, CHECK_ID)
 
 
 def _restore(host) -> None:

@@ -103,6 +103,8 @@ def var_log_full(lab_host) -> Iterator[dict]:
     seen["marker_found"] = marker in faultlib.sh(
         lab_host, f"journalctl -q -t jsov-faults -g {marker} -o cat", check=False).stdout
     seen["active_after"] = faultlib.sh(lab_host, ACTIVE).stdout.split()
+    # What verify says now (its check journald.writes_to_disk).
+    seen["verify"] = faultlib.verify(lab_host, "verify:journald.writes_to_disk")
     yield seen
     # Leave the host as it was: the journal back on disk if it is not.
     if seen["active_before"] == ["/var/log/journal"] and seen["active_after"] != seen[
@@ -126,14 +128,21 @@ def test_var_log_nearly_full(var_log_full):
     assert not changed, f"crashed or restarted with /var/log full (old PID, new, state): {changed}"
     assert seen["ssh"], "the host did not answer SSH with /var/log full"
     assert seen["marker_found"], "no new journal entry after /var/log was freed"
+    # Where the journal went after that is the finding below; verify must tell it.
+    rc, finding = seen["verify"]
+    on_disk = seen["active_after"] == ["/var/log/journal"]
+    assert finding["status"] == ("passed" if on_disk else "failed"), (
+        f"the active system journal is in {seen['active_after']}, and verify's "
+        f"journald.writes_to_disk says {finding['status']}: {finding.get('reason')}")
+    assert on_disk or rc != 0, "verify exits 0 while the journal is written to memory"
 
 
 # Finding (issue 14): with /var/log full, journald (systemd 257) moves its active system
 # journal to /run/log/journal (memory, lost at the next boot) and stays there once space
 # is free again, until something asks it to flush (`journalctl --flush`, or a reboot's
-# systemd-journal-flush.service). verify does not see it (its check looks at the
-# configuration and /var/log/journal's existence). Strict: once the role brings the
-# journal back on disk (e.g. a timer running journalctl --flush), this xfail fails.
+# systemd-journal-flush.service). verify reports it (check journald.writes_to_disk, added
+# for this; asserted above). Strict: once the role brings the journal back on disk by
+# itself (e.g. a timer running journalctl --flush), this xfail fails and must go.
 @pytest.mark.xfail(strict=True, reason="finding: journald stays on its runtime journal "
                    "(memory) after /var/log was full, until a flush")
 def test_journal_back_on_disk_after_var_log_freed(var_log_full):
