@@ -349,7 +349,7 @@ def test_lab_host_as_dict():
     h = core.LabHost("lab1", "198.51.100.11", "13", Path("/l/k"), Path("/l/kh"))
     assert h.as_dict() == {"name": "lab1", "address": "198.51.100.11", "debian": "13",
                            "user": "debian", "port": 22, "identity_file": "/l/k",
-                           "known_hosts": "/l/kh", "reused": False}
+                           "known_hosts": "/l/kh", "reused": False, "kind": "nspawn"}
 
 
 def test_not_root_is_a_user_error(monkeypatch):
@@ -468,7 +468,7 @@ def test_plan_reuses_requested_leftovers_keeps_stopped_and_removes_stale(tmp_pat
         lab._plan(["lab1"], "13", img, "removed")
     assert "lab down lab1" in err.value.fix
     with pytest.raises(UserError, match="started with --var-log-mb 0, not 64") as err:
-        lab._plan(["lab1"], "13", img, "image", 64)
+        lab._plan(["lab1"], "13", img, "image", var_log_mb=64)
     assert "lab down lab1" in err.value.fix
 
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
-from jitsi_sovereign.lab import acme, files, image, net, proxy
+from jitsi_sovereign.lab import acme, files, image, net, proxy, vm
 from jitsi_sovereign.lab import config as cfg_mod
 from jitsi_sovereign.lab.host import (
     APT_LISTS_STATES,
+    KINDS,
     HostDir,
     HostMeta,
+    HostOptions,
     check_var_log_mb,
     console_tail,
     find_container_inits,
@@ -51,6 +53,7 @@ TOOLS = {
 # The lab inventory gives each host its domain <name>.lab.test and the group the tls
 # variables of the lab's ACME server (so site.yml deploys tls and nginx there).
 ACME_IN_INVENTORY = True
+DEFAULT_OPTIONS = HostOptions()  # a container host that gets the meeting's domain
 
 
 @dataclass
@@ -65,12 +68,14 @@ class LabHost:
     user: str = files.LAB_USER
     port: int = 22
     reused: bool = False  # already running before this `up`
+    kind: str = "nspawn"
 
     def as_dict(self) -> dict:
         """JSON-ready form (paths as strings)."""
         return {"name": self.name, "address": self.address, "debian": self.debian,
                 "user": self.user, "port": self.port, "identity_file": str(self.identity_file),
-                "known_hosts": str(self.known_hosts), "reused": self.reused}
+                "known_hosts": str(self.known_hosts), "reused": self.reused,
+                "kind": self.kind}
 
 
 class Lab:
@@ -86,7 +91,9 @@ class Lab:
 
     # ------------------------------------------------------------------ queries
     def _host(self, name: str) -> HostDir:
-        return HostDir(self.config, name)
+        """The host's dir: a ``vm.VmDir`` for a VM host."""
+        path = self.dir / "hosts" / name
+        return vm.VmDir(self.config, name) if vm.is_vm(path) else HostDir(self.config, name)
 
     def _host_dirs(self) -> list[HostDir]:
         base = self.dir / "hosts"
@@ -94,18 +101,20 @@ class Lab:
             return []
         return [self._host(p.name) for p in sorted(base.iterdir()) if p.is_dir()]
 
-    def _lab_host(self, meta: HostMeta) -> LabHost:
+    def _lab_host(self, meta: HostMeta, kind: str = "nspawn") -> LabHost:
         return LabHost(meta.name, meta.address, meta.debian, self.identity_file,
-                       self.known_hosts)
+                       self.known_hosts, kind=kind)
 
     def status(self) -> list[dict]:
-        """Every host the lab knows: name, address, debian, state, pid (nspawn's)."""
+        """Every host the lab knows: name, kind, address, debian, state, pid (nspawn's or
+        qemu's)."""
         rows = []
         for host in self._host_dirs():
             meta = host.meta()
-            rows.append({"name": host.name, "address": meta.address if meta else "",
+            rows.append({"name": host.name, "kind": host.options().kind,
+                         "address": meta.address if meta else "",
                          "debian": meta.debian if meta else "", "state": host.state(),
-                         "pid": host.nspawn_pid(), "supervisor": host.supervisor_pid()})
+                         "pid": host.pid(), "supervisor": host.supervisor_pid()})
         return rows
 
     def acme_status(self) -> dict:
@@ -152,21 +161,37 @@ class Lab:
 
     # ------------------------------------------------------------------ up
     def up(self, count: int = 1, debian: str = "13", prefix: str = "lab",
-           apt_lists: str = "image", var_log_mb: int = 0) -> list[LabHost]:
+           apt_lists: str = "image", kind: str = "nspawn",
+           base_only: bool = False, var_log_mb: int = 0) -> list[LabHost]:
         """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH.
 
         ``apt_lists``: the new hosts' package lists (host.APT_LISTS_STATES): the image's,
-        or removed like a fresh cloud image's. ``var_log_mb``: a /var/log filesystem of
-        its own of this size (MiB), 0 for none (host.check_var_log_mb)."""
+        or removed like a fresh cloud image's. ``kind``: nspawn (a container) or vm (a
+        qemu VM, ``lab.vm``). ``base_only``: the inventory gives the hosts no domain.
+        ``var_log_mb``: a /var/log filesystem of its own of this size (MiB), 0 for none
+        (host.check_var_log_mb), containers only."""
         image.codename(debian)
         names = cfg_mod.host_names(prefix, count)
         if apt_lists not in APT_LISTS_STATES:
             raise UserError(f"--apt-lists {apt_lists}: unknown state",
                             f"use one of: {', '.join(APT_LISTS_STATES)}")
+        if kind not in KINDS:
+            raise UserError(f"--kind {kind}: unknown kind of lab host",
+                            f"use one of: {', '.join(KINDS)}")
+        if kind == "vm" and apt_lists != "image":
+            raise UserError("--apt-lists removed is for container hosts only",
+                            "leave --apt-lists out with --kind vm")
+        options = HostOptions(kind=kind, base_only=base_only)
         check_var_log_mb(var_log_mb)
-        check_preconditions()
+        if kind == "vm" and var_log_mb:
+            raise UserError("--var-log-mb is for container hosts only",
+                            "leave --var-log-mb out with --kind vm")
+        check_preconditions(kind)
         net.check_subnet_free(self.config)
-        img = image.ensure(self.config.cache_dir, debian, log=self.log)
+        if kind == "vm":
+            img = vm.ensure(self.config.cache_dir, debian, log=self.log)
+        else:
+            img = image.ensure(self.config.cache_dir, debian, log=self.log)
         with locked(self.dir / "lock"):
             self.dir.mkdir(parents=True, exist_ok=True)
             self._ensure_lab_key()
@@ -177,32 +202,36 @@ class Lab:
                          "certificates the running hosts got earlier no longer verify "
                          "against it; recreate those hosts, or renew their certificates "
                          "(certbot renew --force-renewal)")
-            metas = self._plan(names, debian, img, apt_lists, var_log_mb)
+            metas = self._plan(names, debian, img, apt_lists, options, var_log_mb)
             reused = set()
             for meta in metas:
                 if self._host(meta.name).supervisor_pid():
                     reused.add(meta.name)  # the callers say so (LabHost.reused)
                 else:
-                    self._boot(self._host(meta.name), meta, img, var_log_mb)
+                    self._boot(self._host(meta.name), meta, img, options, var_log_mb)
+            timeout = vm.SSH_TIMEOUT if kind == "vm" else SSH_TIMEOUT
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
-                            SSH_TIMEOUT, self._can_log_in)
+                            timeout, self._can_log_in)
             acme.register(self._running())
             self._write_inventory()
             if late:
                 host = self._host(late[0])
                 raise UserError(f"lab host {late[0]} did not accept an SSH login in "
-                                f"{SSH_TIMEOUT:.0f} s "
+                                f"{timeout:.0f} s "
                                 f"(state {host.state()}); console:\n{console_tail(host)}",
                                 f"see {host.path / 'console.log'}, then "
                                 f"jitsi-sovereign lab down {late[0]}")
-        return [replace(self._lab_host(m), reused=m.name in reused) for m in metas]
+        return [replace(self._lab_host(m, kind), reused=m.name in reused) for m in metas]
 
-    def _plan(self, names: list[str], debian: str, img: image.Image,
-              apt_lists: str = "image", var_log_mb: int = 0) -> list[HostMeta]:
+    def _plan(self, names: list[str], debian: str, img: image.Image | vm.VmImage,
+              apt_lists: str = "image", options: HostOptions = DEFAULT_OPTIONS,
+              var_log_mb: int = 0) -> list[HostMeta]:
         """Metadata of each requested host: reuse running ones, clean up leftovers."""
         taken: dict[str, str] = {}
+        img_path = img.path if isinstance(img, vm.VmImage) else img.root
         for host in self._host_dirs():
             meta, state = host.meta(), host.state()
+            same_kind = host.options() == options
             if meta and state == "stopped" and host.name not in names:
                 taken[host.name] = meta.address  # powered off on purpose: keep it
             elif meta and state == "running":
@@ -217,6 +246,14 @@ class Lab:
                         f"not {apt_lists}",
                         f"stop it first (jitsi-sovereign lab down {host.name}) or use "
                         "another --prefix")
+                if host.name in names and not same_kind:
+                    was = host.options()
+                    raise UserError(
+                        f"lab host {host.name} runs as --kind {was.kind}"
+                        f"{' --base-only' if was.base_only else ''}, not --kind "
+                        f"{options.kind}{' --base-only' if options.base_only else ''}",
+                        f"stop it first (jitsi-sovereign lab down {host.name}) or use "
+                        "another --prefix")
                 if host.name in names and host.var_log_mb() != var_log_mb:
                     raise UserError(
                         f"lab host {host.name} started with --var-log-mb {host.var_log_mb()}, "
@@ -225,8 +262,8 @@ class Lab:
                         "another --prefix")
                 taken[host.name] = meta.address
             elif meta and host.prepared() and host.name in names and meta.debian == debian \
-                    and Path(meta.image) == img.root and meta.apt_lists == apt_lists \
-                    and host.var_log_mb() == var_log_mb:
+                    and Path(meta.image) == img_path and meta.apt_lists == apt_lists \
+                    and same_kind and host.var_log_mb() == var_log_mb:
                 self._cleanup(host)  # a leftover: boot it again on its own disk
                 taken[host.name] = meta.address
             else:
@@ -238,22 +275,33 @@ class Lab:
         for name in names:
             meta = self._host(name).meta()
             if meta is None:
-                meta = HostMeta(name, addresses[name], debian, str(img.root),
+                meta = HostMeta(name, addresses[name], debian, str(img_path),
                                 new_marker(self.config, name), apt_lists)
             metas.append(meta)
         return metas
 
     def _cleanup(self, host: HostDir) -> None:
         """End whatever is left of a host's processes and unmount its root."""
-        stop_processes(host)
+        if isinstance(host, vm.VmDir):
+            vm.stop(host)
+        else:
+            stop_processes(host)
         unmount_all(host.path)
 
-    def _boot(self, host: HostDir, meta: HostMeta, img: image.Image,
-              var_log_mb: int = 0) -> None:
+    def _boot(self, host: HostDir, meta: HostMeta, img: image.Image | vm.VmImage,
+              options: HostOptions = DEFAULT_OPTIONS, var_log_mb: int = 0) -> None:
+        if isinstance(img, vm.VmImage):
+            host.path.mkdir(parents=True, exist_ok=True)
+            host.save_options(options)
+            public = (self.identity_file.with_suffix(".pub")).read_text()
+            vm.boot(vm.VmDir(self.config, host.name), meta, img, public, self.known_hosts)
+            return
         fresh = not host.prepared()
         if fresh:
             host.path.mkdir(parents=True, exist_ok=True)
             host.save_meta(meta)
+            if options != DEFAULT_OPTIONS:
+                host.save_options(options)
             host.save_var_log_mb(var_log_mb)
         mount_overlay(host, img.root)
         mount_var_log(host)  # before prepare: the copy of /var/log is the image's
@@ -281,10 +329,11 @@ class Lab:
 
     def _write_inventory(self) -> None:
         with_acme = ACME_IN_INVENTORY and acme.pebble_pid(self.config) is not None
+        base_only = frozenset(h.name for h in self._host_dirs() if h.options().base_only)
         write_file(self.inventory_path,
                    files.inventory_text(self._running(), self.identity_file, self.known_hosts,
                                         acme=acme.info(self.config) if with_acme else None,
-                                        hosts_dir=self.dir / "hosts"))
+                                        hosts_dir=self.dir / "hosts", base_only=base_only))
 
     # ------------------------------------------------------------------ down
     def down(self, names: list[str] | None = None) -> list[str]:
@@ -296,11 +345,11 @@ class Lab:
             hosts = self._host_dirs()
             if names is not None:
                 hosts = [h for h in hosts if h.name in set(names)]
-            waits = {host.name: request_stop(host) for host in hosts}  # all halt at once
+            waits = {host.name: _request_stop(host) for host in hosts}  # all halt at once
             stopped = []
             for host in hosts:
                 meta = host.meta()
-                finish_stop(host, waits[host.name])
+                _finish_stop(host, waits[host.name])
                 remove(host)
                 # Its generated secrets (TURN secret, component passwords) die with it: a
                 # new host of the same name gets its own.
@@ -330,6 +379,7 @@ class Lab:
         for pid, marker in find_container_inits(lambda m: m.startswith(prefix)):
             self.log(f"ending orphaned lab container {marker} (pid {pid})")
             os.kill(pid, signal.SIGKILL)
+        vm.kill_orphans(self.config, self.log)
         deadline = time.monotonic() + 5
         while find_container_inits(lambda m: m.startswith(prefix)) and \
                 time.monotonic() < deadline:
@@ -344,10 +394,22 @@ def check_root() -> None:
                         f"run as root: {argv}")
 
 
-def check_preconditions() -> None:
+def _request_stop(host: HostDir) -> list[int]:
+    return vm.request_stop(host) if isinstance(host, vm.VmDir) else request_stop(host)
+
+
+def _finish_stop(host: HostDir, pids: list[int]) -> None:
+    if isinstance(host, vm.VmDir):
+        vm.finish_stop(host, pids)
+    else:
+        finish_stop(host, pids)
+
+
+def check_preconditions(kind: str = "nspawn") -> None:
     """Root, the tools, and overlayfs: each missing one is a UserError with its fix."""
     check_root()
-    for tool, fix in TOOLS.items():
+    tools = {**TOOLS, **vm.TOOLS} if kind == "vm" else TOOLS
+    for tool, fix in tools.items():
         if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")):
             raise UserError(f"{tool} is not installed (lab hosts need it)", fix)
     if "overlay" not in (read_text(Path("/proc/filesystems")) or ""):

@@ -20,9 +20,10 @@ def secrets_dir(lab_dir: Path, name: str) -> Path:
     return lab_dir / ".secrets" / name
 
 
-def network_unit(address: str, prefixlen: int, gateway: str) -> str:
-    """systemd-networkd config of a host's ``host0`` interface (static, no link-local)."""
-    return ("[Match]\nName=host0\n\n[Network]\n"
+def network_unit(address: str, prefixlen: int, gateway: str, match: str = "host0") -> str:
+    """systemd-networkd config of a host's interface (static, no link-local): ``host0``
+    in a container, ``en*`` in a VM (its virtio NIC)."""
+    return (f"[Match]\nName={match}\n\n[Network]\n"
             f"Address={address}/{prefixlen}\nGateway={gateway}\n"
             "LinkLocalAddressing=no\nIPv6AcceptRA=no\n")
 
@@ -120,13 +121,15 @@ def password_lookup(hosts_dir: Path) -> str:
 
 
 def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
-                   acme=None, hosts_dir: Path | None = None) -> str:
+                   acme=None, hosts_dir: Path | None = None,
+                   base_only: frozenset[str] = frozenset()) -> str:
     """YAML inventory: group ``meet`` with the running hosts (name -> address).
 
     With ``acme`` (a ``lab.acme.AcmeInfo``) each host gets ``jitsi_sovereign_domain``
     ``<name>.<suffix>`` (so the TLS and nginx roles run) and the group the variables
     that make the TLS role use the lab's ACME server. With ``hosts_dir`` (the lab's
-    ``hosts/``), the group names each host's lab password (``password_lookup``).
+    ``hosts/``), the group names each host's lab password (``password_lookup``). Hosts
+    in ``base_only`` get no domain: site.yml deploys the hardened base only there.
     """
     group_vars = {
         "ansible_user": LAB_USER,
@@ -142,7 +145,8 @@ def inventory_text(hosts: dict[str, str], identity: Path, known_hosts: Path,
                                   for name, addr in sorted(hosts.items())}
     if acme is not None:
         for name in host_vars:
-            host_vars[name]["jitsi_sovereign_domain"] = f"{name}.{acme.domain_suffix}"
+            if name not in base_only:
+                host_vars[name]["jitsi_sovereign_domain"] = f"{name}.{acme.domain_suffix}"
         group_vars.update({
             "tls_mode": "acme",
             "tls_acme_directory_url": acme.directory_url,

@@ -64,6 +64,19 @@ class HostMeta:
     apt_lists: str = "image"
 
 
+KINDS = ("nspawn", "vm")
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    """What ``lab up`` was asked for a host beyond its ``HostMeta`` (``options.json``)."""
+
+    kind: str = "nspawn"  # nspawn: a container; vm: a qemu VM (lab.vm)
+    # The lab inventory gives the host no jitsi_sovereign_domain: site.yml deploys the
+    # hardened base only (os_hardening, firewall) there.
+    base_only: bool = False
+
+
 # --var-log-mb: 0 (no filesystem of its own), or a size in this range (MiB). Below 16 MiB
 # ext4's own journal and metadata leave too little room to test anything.
 VAR_LOG_MB_RANGE = (16, 1024)
@@ -126,6 +139,20 @@ class HostDir:
         """True once the first-boot files are in the overlay."""
         return (self.path / "prepared").is_file()
 
+    def options(self) -> HostOptions:
+        """How the host was made (``options.json``; a host made before it: the defaults).
+
+        Kept apart from ``meta.json``, which older lab code reads with a fixed set of
+        fields: a lab shared with it must not take a new host for a broken leftover."""
+        try:
+            return HostOptions(**json.loads(read_text(self.path / "options.json") or "{}"))
+        except (TypeError, ValueError):
+            return HostOptions()
+
+    def save_options(self, options: HostOptions) -> None:
+        """Write ``options.json``."""
+        write_file(self.path / "options.json", json.dumps(asdict(options), indent=2) + "\n")
+
     # -------------------------------------------------------------- processes
     def supervisor_pid(self) -> int | None:
         """The live supervisor of this host (its cmdline names our module and marker)."""
@@ -145,6 +172,10 @@ class HostDir:
         argv = cmdline(pid)
         ours = argv and argv[0].endswith("systemd-nspawn") and marker_arg(meta.marker) in argv
         return pid if ours else None
+
+    def pid(self) -> int | None:
+        """The process that is the host: systemd-nspawn here."""
+        return self.nspawn_pid()
 
     def state(self) -> str:
         """running | stopped (it powered off on its own) | stale (leftover of a lost run)."""
@@ -283,7 +314,7 @@ def prepare(host: HostDir, meta: HostMeta, lab_public_key: str, known_hosts: Pat
     write_file(root / "etc/systemd/network/10-host0.network",
                files.network_unit(meta.address, cfg.subnet.prefixlen, str(cfg.gateway)))
     write_file(root / "etc/apt/apt.conf.d/01lab-proxy", files.apt_proxy_conf(cfg.proxy_url))
-    public = _host_key(host, root)
+    public = host_key(host, root)
     write_file(known_hosts, files.known_hosts_with(read_text(known_hosts) or "", meta.address,
                                                    public))
     _authorize(root, lab_public_key)
@@ -316,8 +347,8 @@ def _replace_with_file(path: Path, text: str) -> None:
     write_file(path, text)
 
 
-def _host_key(host: HostDir, root: Path) -> str:
-    """A fresh ed25519 host key in the overlay; returns its public line."""
+def host_key(host: HostDir, root: Path) -> str:
+    """A fresh ed25519 host key under ``root`` (the overlay, a VM's seed); its public line."""
     with tempfile.TemporaryDirectory(dir=host.path) as tmp:
         key = Path(tmp) / "ssh_host_ed25519_key"
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{host.name}",
@@ -345,15 +376,21 @@ def _authorize(root: Path, public_key: str) -> None:
         os.chown(path, uid, gid)
 
 
-def _set_password(host: HostDir, root: Path) -> None:
+def new_password(host: HostDir) -> str:
+    """A new lab-only password for the lab user, kept in ``password`` (0600); its crypt hash."""
     password = secrets.token_urlsafe(18)
     crypted = run(["openssl", "passwd", "-6", "-stdin"], input_text=password).stdout.strip()
+    write_file(host.path / "password", password + "\n", 0o600)
+    return crypted
+
+
+def _set_password(host: HostDir, root: Path) -> None:
+    crypted = new_password(host)
     shadow = root / "etc/shadow"
     st = shadow.stat()
     write_file(shadow, files.shadow_with_password(shadow.read_text(), files.LAB_USER, crypted),
                st.st_mode & 0o777)
     os.chown(shadow, st.st_uid, st.st_gid)  # keep root:shadow, as on a real Debian
-    write_file(host.path / "password", password + "\n", 0o600)
 
 
 # ------------------------------------------------------------------ start and stop
@@ -370,26 +407,30 @@ def nspawn_argv(host: HostDir, meta: HostMeta) -> list[str]:
     return argv
 
 
-def supervisor_argv(host: HostDir, meta: HostMeta) -> list[str]:
-    """The supervisor command (our module, the marker, then nspawn's argv)."""
+def supervisor_argv(host: HostDir, meta: HostMeta, child: list[str] | None = None,
+                    pid_name: str = "nspawn.pid") -> list[str]:
+    """The supervisor command (our module, the marker, then the child's argv: nspawn's
+    unless given, with its pid in ``pid_name``)."""
     return [sys.executable, "-m", SUPERVISE_MODULE, "--marker", meta.marker,
-            "--pid-file", str(host.path / "nspawn.pid"), "--exit-file", str(host.path / "exit"),
-            "--", *nspawn_argv(host, meta)]
+            "--pid-file", str(host.path / pid_name), "--exit-file", str(host.path / "exit"),
+            "--", *(child or nspawn_argv(host, meta))]
 
 
-def start(host: HostDir, meta: HostMeta) -> int:
+def start(host: HostDir, meta: HostMeta, child: list[str] | None = None,
+          pid_name: str = "nspawn.pid") -> int:
     """Start the supervisor detached (own session), console to ``console.log``."""
     (host.path / "exit").unlink(missing_ok=True)
     env = {**os.environ, **NSPAWN_ENV}
+    argv = supervisor_argv(host, meta, child, pid_name)
     with (host.path / "console.log").open("ab") as log:
-        proc = subprocess.Popen(supervisor_argv(host, meta), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                 close_fds=True, cwd="/", env=env)
     write_file(host.path / "supervise.pid", f"{proc.pid}\n")
     return proc.pid
 
 
-def _wait_gone(pids: list[int], timeout: float) -> bool:
+def wait_gone(pids: list[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while any(pid_alive(p) for p in pids):
         if time.monotonic() > deadline:
@@ -409,13 +450,13 @@ def request_stop(host: HostDir) -> list[int]:
 
 def finish_stop(host: HostDir, pids: list[int]) -> None:
     """Wait for ``pids``; SIGKILL only an orphaned container PID 1 (found by its marker)."""
-    _wait_gone(pids, STOP_TIMEOUT)
+    wait_gone(pids, STOP_TIMEOUT)
     meta = host.meta()
     if meta:
         orphan = find_container_init(meta.marker)
         if orphan:
             os.kill(orphan, signal.SIGKILL)
-            _wait_gone([orphan], 5)
+            wait_gone([orphan], 5)
         for path in cgroups.leftovers(meta.marker):
             cgroups.remove_tree(path)
     for name in ("supervise.pid", "nspawn.pid"):
