@@ -103,6 +103,11 @@ def lab_up(
         "build, as a VM updated when it was made) or 'removed' (none, in a directory "
         "modified at boot, as a cloud image whose lists were deleted after its build).")
     ] = "image",
+    var_log_mb: Annotated[int, typer.Option(
+        "--var-log-mb", help="New hosts' /var/log on a filesystem of its own of this many "
+        "MiB (16-1024; an ext4 image in the host's lab directory, loop-mounted: as a "
+        "server with a /var/log partition, so that a full /var/log can be tested without "
+        "filling this machine's disk). 0: /var/log is part of the root.")] = 0,
     kind: Annotated[str, typer.Option(
         "--kind", help="'nspawn' (a container: starts in seconds) or 'vm' (a Debian VM under "
         "qemu's software emulation, on the same lab network: its own kernel, so kernel "
@@ -119,7 +124,7 @@ def lab_up(
     """Start lab hosts (reusing running ones) and write the lab inventory."""
     lab = _lab()
     started = lab.up(count=hosts, debian=debian, prefix=prefix, apt_lists=apt_lists,
-                     kind=kind, base_only=base_only)
+                     kind=kind, base_only=base_only, var_log_mb=var_log_mb)
     if as_json:
         print(json.dumps([h.as_dict() for h in started], indent=2))
         return

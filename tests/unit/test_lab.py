@@ -467,6 +467,9 @@ def test_plan_reuses_requested_leftovers_keeps_stopped_and_removes_stale(tmp_pat
     with pytest.raises(UserError, match="started with --apt-lists image, not removed") as err:
         lab._plan(["lab1"], "13", img, "removed")
     assert "lab down lab1" in err.value.fix
+    with pytest.raises(UserError, match="started with --var-log-mb 0, not 64") as err:
+        lab._plan(["lab1"], "13", img, "image", var_log_mb=64)
+    assert "lab down lab1" in err.value.fix
 
 
 def test_up_refuses_an_unknown_apt_lists_state_before_anything(tmp_path, monkeypatch):
@@ -511,3 +514,78 @@ def test_a_cached_image_is_reused_and_said_so(tmp_path):
     found = image.ensure(tmp_path, "13", log=said.append)
     assert found.root == path / "rootfs"
     assert said == [f"Debian 13 image: reusing {path} (built 2026-12-04T21:51:19Z)"]
+
+
+def test_own_var_log_is_bound_at_var_log_and_sized_in_range(tmp_path, monkeypatch):
+    """--var-log-mb: nspawn binds the host's own /var/log filesystem; 0 binds nothing; a
+    size out of range is refused before anything, naming the range."""
+    cfg = config.from_env(env=DEV_ENV)
+    h = host.HostDir(cfg, "lab1")
+    meta = host.HostMeta("lab1", "198.51.100.139", "13", "/img", "m")
+    assert not [a for a in host.nspawn_argv(h, meta) if a.startswith("--bind")]
+    monkeypatch.setattr(host.HostDir, "var_log_mb", lambda self: 64)
+    assert "--bind=/srv/lab/hosts/lab1/var-log:/var/log" in host.nspawn_argv(h, meta)
+    monkeypatch.setattr(core, "check_preconditions", lambda: pytest.fail("checked too late"))
+    for size in (8, 2048, -1):
+        with pytest.raises(UserError, match=f"--var-log-mb {size}: out of range") as err:
+            core.Lab(tmp_path / "lab").up(var_log_mb=size)
+        assert err.value.fix == "use 0 (/var/log on the root filesystem) or 16 to 1024 MiB"
+    assert not (tmp_path / "lab").exists()
+    # A host started without the option: no own /var/log, and no file saying so.
+    monkeypatch.undo()
+    _fake_host(tmp_path, "lab1", "198.51.100.11")
+    h = host.HostDir(core.Lab(tmp_path).config, "lab1")
+    h.save_var_log_mb(0)
+    assert h.var_log_mb() == 0 and not (h.path / "var-log-mb").exists()
+    h.save_var_log_mb(64)
+    assert h.var_log_mb() == 64
+
+
+def test_meta_written_by_a_newer_lab_is_read_not_taken_for_a_leftover(tmp_path):
+    """A field this version does not know (a newer lab wrote meta.json) is ignored: the
+    host keeps its metadata, so `lab up` does not remove it as a leftover."""
+    _fake_host(tmp_path, "lab1", "198.51.100.11")
+    path = tmp_path / "hosts/lab1/meta.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "from_the_future": 1}))
+    meta = host.HostDir(core.Lab(tmp_path).config, "lab1").meta()
+    assert meta is not None and meta.address == "198.51.100.11"
+    path.write_text("[]")
+    assert host.HostDir(core.Lab(tmp_path).config, "lab1").meta() is None
+
+
+def test_own_var_log_made_once_with_the_images_log_then_only_mounted(tmp_path, monkeypatch):
+    """First boot: a sparse image of the size, ext4 without root reserve, loop-mounted,
+    the image's /var/log copied in; later boots mount the same image (nothing copied)."""
+    cfg = config.from_env(env={"JSOV_LAB_DIR": str(tmp_path)})
+    h = host.HostDir(cfg, "lab1")
+    (h.root / "var/log").mkdir(parents=True)
+    h.path.mkdir(parents=True, exist_ok=True)
+    h.save_var_log_mb(32)
+    calls = []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        if argv[0] == "mount":
+            (h.var_log / "lost+found").mkdir()
+
+    monkeypatch.setattr(host, "run", fake_run)
+    monkeypatch.setattr(host, "mounts_under", lambda path: [])
+    host.mount_var_log(h)
+    img = h.path / "var-log.img"
+    assert img.stat().st_size == 32 * 1024 * 1024
+    assert img.stat().st_blocks == 0  # sparse: the lab machine's disk holds what is written
+    assert [c[0] for c in calls] == ["mkfs.ext4", "mount", "cp"]
+    assert calls[0][:6] == ["mkfs.ext4", "-q", "-F", "-m", "0", "-L"]
+    assert calls[1] == ["mount", "-o", "loop,nodev,nosuid,noexec", str(img), str(h.var_log)]
+    assert calls[2] == ["cp", "-a", f"{h.root / 'var/log'}/.", str(h.var_log)]
+    assert not (h.var_log / "lost+found").exists()
+    calls.clear()
+    host.mount_var_log(h)
+    assert [c[0] for c in calls] == ["mount"]
+    calls.clear()
+    monkeypatch.setattr(host, "mounts_under", lambda path: [path])  # mounted already
+    host.mount_var_log(h)
+    monkeypatch.setattr(host, "mounts_under", lambda path: [])
+    (h.path / "var-log-mb").unlink()  # a host without its own /var/log
+    host.mount_var_log(h)
+    assert calls == []

@@ -48,3 +48,22 @@ def test_retention(journald_state, effective):
     assert promised, "os_hardening.json promises no journald.max_retention"
     assert parsers.parse_timespan(value) == parsers.parse_timespan(str(promised)), (
         f"MaxRetentionSec={value}, promised {promised}")
+
+
+def test_writes_to_disk(journald_state, effective, target):
+    """journald writes its active system journal to /var/log/journal, not to memory: after
+    /var/log was full it moves to /run/log/journal (lost at the next boot) and stays there,
+    space or not, until asked to flush (found by tests/faults, issue 14)."""
+    if effective.get("Storage") != "persistent":
+        pytest.skip(f"Storage={effective.get('Storage', 'auto (default)')}: "
+                    "test_storage_persistent reports it")
+    out = run_ok(target, "for d in /var/log/journal /run/log/journal; do "
+                 "ls $d/*/system.journal 2>/dev/null; done; true",
+                 what="listing the active system journals")
+    active = [line for line in out.split() if line.endswith("/system.journal")]
+    assert any(p.startswith("/var/log/journal/") for p in active), (
+        "journald writes its system journal to memory "
+        f"({', '.join(active) or 'no active system journal at all'}), not to "
+        "/var/log/journal: those entries are lost at the next boot. It does so after "
+        "/var/log was full and stays so; free space in /var/log (df -h /var/log), then "
+        "journalctl --flush")

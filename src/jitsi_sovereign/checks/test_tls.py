@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 
-from jitsi_sovereign.checks import tlsparse
+from jitsi_sovereign.checks import parsers, tlsparse
 from jitsi_sovereign.checks.helpers import domain_of, run_ok, stats, units
 
 RENEWAL_HOOK_DIR = "/etc/letsencrypt/renewal-hooks/deploy"
@@ -105,3 +105,34 @@ def test_deploy_hook(target, tls_state):
     assert any(n for *_, n in hooks), (
         f"no deploy hook in {RENEWAL_HOOK_DIR} (or script it runs) mentions nginx: "
         f"{[h[0] for h in hooks]}")
+
+
+# The last lines of certbot.service's journal that say why a renewal failed.
+_RENEWAL_ERROR = r"error|fail|could not|unable|refused|timed out"
+
+
+def test_last_renewal(target, tls_state):
+    """the last automatic renewal attempt (certbot.service, as certbot.timer starts it) did
+    not fail: a failed one leaves the old certificate to expire unnoticed."""
+    _acme_only(tls_state)
+    out = run_ok(target, "systemctl show -p Id,LoadState,Result,ExecMainStatus,"
+                 "ExecMainExitTimestamp certbot.service", what="systemctl show certbot.service")
+    props = parsers.parse_systemctl_show(out).get("certbot.service") or {}
+    assert props.get("LoadState") == "loaded", (
+        f"certbot.service is {props.get('LoadState') or 'missing'}: nothing renews the "
+        "certificate; deploy again (role tls installs certbot and its timer)")
+    ran = props.get("ExecMainExitTimestamp") or ""
+    if not ran:
+        pytest.skip("certbot.service has not run since the host started: no renewal "
+                    "attempt to judge yet (certbot.timer starts it twice a day)")
+    if props.get("Result") == "success":
+        return
+    why = run_ok(target, "journalctl -q -u certbot.service -o cat -n 40 --no-pager "
+                 "| grep -iE %s | tail -n 2 || true", _RENEWAL_ERROR,
+                 what="journalctl -u certbot.service").strip().replace("\n", " / ")
+    pytest.fail(f"the last renewal attempt failed ({ran}): certbot.service result "
+                f"{props.get('Result')}, exit status {props.get('ExecMainStatus')}"
+                f"{': ' + why[-300:] if why else ''}. The certificate was not renewed. Fix: "
+                "journalctl -u certbot.service says why (ACME server reachable from the host? "
+                "port 80 open for HTTP-01?), fix it, then systemctl start certbot.service",
+                pytrace=False)

@@ -20,11 +20,13 @@ from jitsi_sovereign.lab.host import (
     HostDir,
     HostMeta,
     HostOptions,
+    check_var_log_mb,
     console_tail,
     find_container_inits,
     finish_stop,
     lab_id,
     mount_overlay,
+    mount_var_log,
     new_marker,
     prepare,
     remove,
@@ -160,12 +162,14 @@ class Lab:
     # ------------------------------------------------------------------ up
     def up(self, count: int = 1, debian: str = "13", prefix: str = "lab",
            apt_lists: str = "image", kind: str = "nspawn",
-           base_only: bool = False) -> list[LabHost]:
+           base_only: bool = False, var_log_mb: int = 0) -> list[LabHost]:
         """Start hosts ``prefix1..prefixN`` (running ones are reused); wait for SSH.
 
         ``apt_lists``: the new hosts' package lists (host.APT_LISTS_STATES): the image's,
         or removed like a fresh cloud image's. ``kind``: nspawn (a container) or vm (a
-        qemu VM, ``lab.vm``). ``base_only``: the inventory gives the hosts no domain."""
+        qemu VM, ``lab.vm``). ``base_only``: the inventory gives the hosts no domain.
+        ``var_log_mb``: a /var/log filesystem of its own of this size (MiB), 0 for none
+        (host.check_var_log_mb), containers only."""
         image.codename(debian)
         names = cfg_mod.host_names(prefix, count)
         if apt_lists not in APT_LISTS_STATES:
@@ -178,6 +182,10 @@ class Lab:
             raise UserError("--apt-lists removed is for container hosts only",
                             "leave --apt-lists out with --kind vm")
         options = HostOptions(kind=kind, base_only=base_only)
+        check_var_log_mb(var_log_mb)
+        if kind == "vm" and var_log_mb:
+            raise UserError("--var-log-mb is for container hosts only",
+                            "leave --var-log-mb out with --kind vm")
         check_preconditions(kind)
         net.check_subnet_free(self.config)
         if kind == "vm":
@@ -194,13 +202,13 @@ class Lab:
                          "certificates the running hosts got earlier no longer verify "
                          "against it; recreate those hosts, or renew their certificates "
                          "(certbot renew --force-renewal)")
-            metas = self._plan(names, debian, img, apt_lists, options)
+            metas = self._plan(names, debian, img, apt_lists, options, var_log_mb)
             reused = set()
             for meta in metas:
                 if self._host(meta.name).supervisor_pid():
                     reused.add(meta.name)  # the callers say so (LabHost.reused)
                 else:
-                    self._boot(self._host(meta.name), meta, img, options)
+                    self._boot(self._host(meta.name), meta, img, options, var_log_mb)
             timeout = vm.SSH_TIMEOUT if kind == "vm" else SSH_TIMEOUT
             late = wait_ssh({m.name: (m.address, self._host(m.name)) for m in metas},
                             timeout, self._can_log_in)
@@ -216,7 +224,8 @@ class Lab:
         return [replace(self._lab_host(m, kind), reused=m.name in reused) for m in metas]
 
     def _plan(self, names: list[str], debian: str, img: image.Image | vm.VmImage,
-              apt_lists: str = "image", options: HostOptions = DEFAULT_OPTIONS) -> list[HostMeta]:
+              apt_lists: str = "image", options: HostOptions = DEFAULT_OPTIONS,
+              var_log_mb: int = 0) -> list[HostMeta]:
         """Metadata of each requested host: reuse running ones, clean up leftovers."""
         taken: dict[str, str] = {}
         img_path = img.path if isinstance(img, vm.VmImage) else img.root
@@ -245,10 +254,16 @@ class Lab:
                         f"{options.kind}{' --base-only' if options.base_only else ''}",
                         f"stop it first (jitsi-sovereign lab down {host.name}) or use "
                         "another --prefix")
+                if host.name in names and host.var_log_mb() != var_log_mb:
+                    raise UserError(
+                        f"lab host {host.name} started with --var-log-mb {host.var_log_mb()}, "
+                        f"not {var_log_mb}",
+                        f"stop it first (jitsi-sovereign lab down {host.name}) or use "
+                        "another --prefix")
                 taken[host.name] = meta.address
             elif meta and host.prepared() and host.name in names and meta.debian == debian \
                     and Path(meta.image) == img_path and meta.apt_lists == apt_lists \
-                    and same_kind:
+                    and same_kind and host.var_log_mb() == var_log_mb:
                 self._cleanup(host)  # a leftover: boot it again on its own disk
                 taken[host.name] = meta.address
             else:
@@ -274,7 +289,7 @@ class Lab:
         unmount_all(host.path)
 
     def _boot(self, host: HostDir, meta: HostMeta, img: image.Image | vm.VmImage,
-              options: HostOptions = DEFAULT_OPTIONS) -> None:
+              options: HostOptions = DEFAULT_OPTIONS, var_log_mb: int = 0) -> None:
         if isinstance(img, vm.VmImage):
             host.path.mkdir(parents=True, exist_ok=True)
             host.save_options(options)
@@ -287,7 +302,9 @@ class Lab:
             host.save_meta(meta)
             if options != DEFAULT_OPTIONS:
                 host.save_options(options)
+            host.save_var_log_mb(var_log_mb)
         mount_overlay(host, img.root)
+        mount_var_log(host)  # before prepare: the copy of /var/log is the image's
         if fresh:
             public = (self.identity_file.with_suffix(".pub")).read_text()
             prepare(host, meta, public, self.known_hosts)

@@ -2,7 +2,12 @@
 
 ``<labdir>/hosts/<name>/``: ``meta.json``, ``upper/`` + ``work/`` (overlay), ``root/``
 (the mounted overlay), ``password`` (0600), ``console.log``, ``supervise.pid``,
-``nspawn.pid``, ``exit`` (status of nspawn when the host stopped on its own).
+``nspawn.pid``, ``exit`` (status of nspawn when the host stopped on its own); with a
+/var/log of its own: ``var-log-mb`` (its size in MiB), ``var-log.img`` (a sparse ext4
+image of that size) loop-mounted on ``var-log/``, bound at the host's /var/log. The size
+is a file of its own, not a field of ``meta.json``: a lab tool that predates it reads
+such a host's metadata as before (an unknown field would make it take the host for a
+leftover and remove it).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from jitsi_sovereign.errors import UserError
@@ -72,6 +77,19 @@ class HostOptions:
     base_only: bool = False
 
 
+# --var-log-mb: 0 (no filesystem of its own), or a size in this range (MiB). Below 16 MiB
+# ext4's own journal and metadata leave too little room to test anything.
+VAR_LOG_MB_RANGE = (16, 1024)
+
+
+def check_var_log_mb(size: int) -> None:
+    """Refuse a /var/log size outside 0 or VAR_LOG_MB_RANGE, naming the fix."""
+    low, high = VAR_LOG_MB_RANGE
+    if size != 0 and not low <= size <= high:
+        raise UserError(f"--var-log-mb {size}: out of range",
+                        f"use 0 (/var/log on the root filesystem) or {low} to {high} MiB")
+
+
 class HostDir:
     """Paths and processes of one host."""
 
@@ -87,11 +105,26 @@ class HostDir:
         return self.path / "root"
 
     def meta(self) -> HostMeta | None:
-        """The saved metadata, None if missing or unreadable."""
+        """The saved metadata, None if missing or unreadable. Fields this version does not
+        know (written by a newer one) are ignored: the host is not a leftover for that."""
         try:
-            return HostMeta(**json.loads(read_text(self.path / "meta.json") or "null"))
-        except (TypeError, ValueError):
+            data = json.loads(read_text(self.path / "meta.json") or "null")
+            known = {f.name for f in fields(HostMeta)}
+            return HostMeta(**{k: v for k, v in data.items() if k in known})
+        except (AttributeError, TypeError, ValueError):
             return None
+
+    def var_log_mb(self) -> int:
+        """Size in MiB of the host's own /var/log filesystem (a loop-mounted ext4 image in
+        its directory, as a server with a /var/log partition: a full /var/log never fills
+        the lab machine's disk), or 0: /var/log is part of the root."""
+        text = read_text(self.path / "var-log-mb")
+        return int(text) if text and text.strip().isdigit() else 0
+
+    def save_var_log_mb(self, size: int) -> None:
+        """Record the /var/log size of a new host (nothing for 0)."""
+        if size:
+            write_file(self.path / "var-log-mb", f"{size}\n")
 
     def save_meta(self, meta: HostMeta) -> None:
         """Write ``meta.json``."""
@@ -158,6 +191,11 @@ class HostDir:
     def mounted(self) -> bool:
         """True if the overlay root is mounted."""
         return bool(mounts_under(self.root))
+
+    @property
+    def var_log(self) -> Path:
+        """Mount point (lab side) of the host's own /var/log filesystem, if it has one."""
+        return self.path / "var-log"
 
 
 def marker_arg(marker: str) -> str:
@@ -241,6 +279,28 @@ def mount_overlay(host: HostDir, lower: Path) -> None:
                         "lab hosts need overlayfs mounts as root on a filesystem that "
                         "supports them as upper dir (ext4, xfs, btrfs); set JSOV_LAB_DIR "
                         "to a directory on one")
+
+
+def mount_var_log(host: HostDir) -> None:
+    """The host's own /var/log filesystem (``host.var_log_mb()`` MiB of ext4 in a sparse
+    image file), loop-mounted on ``host.var_log``; made at first boot with the image's
+    /var/log copied in (owners and modes kept). The overlay root must be mounted."""
+    size = host.var_log_mb()
+    if not size or mounts_under(host.var_log):
+        return
+    img = host.path / "var-log.img"
+    fresh = not img.exists()
+    if fresh:
+        with img.open("wb") as fh:
+            fh.truncate(size * 1024 * 1024)
+        # -m 0: no blocks reserved for root (journald and the daemons run as root: the
+        # reserve would hide how full the filesystem really is).
+        run(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", "var-log", str(img)])
+    host.var_log.mkdir(exist_ok=True)
+    run(["mount", "-o", "loop,nodev,nosuid,noexec", str(img), str(host.var_log)])
+    if fresh:
+        (host.var_log / "lost+found").rmdir()
+        run(["cp", "-a", f"{host.root / 'var/log'}/.", str(host.var_log)])
 
 
 def prepare(host: HostDir, meta: HostMeta, lab_public_key: str, known_hosts: Path) -> None:
@@ -338,10 +398,13 @@ def _set_password(host: HostDir, root: Path) -> None:
 
 def nspawn_argv(host: HostDir, meta: HostMeta) -> list[str]:
     """The systemd-nspawn command that boots the host on the lab bridge."""
-    return ["systemd-nspawn", "-D", str(host.root), "-M", meta.name, "--register=no",
+    argv = ["systemd-nspawn", "-D", str(host.root), "-M", meta.name, "--register=no",
             "--keep-unit", "--boot", f"--network-bridge={host.config.bridge}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             "--console=read-only", marker_arg(meta.marker)]
+    if host.var_log_mb():
+        argv.append(f"--bind={host.var_log}:/var/log")
+    return argv
 
 
 def supervisor_argv(host: HostDir, meta: HostMeta, child: list[str] | None = None,

@@ -1,6 +1,8 @@
-"""Tests against a deployed lab host: ``pytest tests/lab --lab-host NAME``.
+"""Tests against a deployed lab host: ``pytest tests/lab --lab-host NAME`` (the audit, the
+report, init) and ``pytest tests/faults --lab-host NAME`` (faults survived on purpose).
 
-The host must be up (``jitsi-sovereign lab up``) and deployed (playbooks/site.yml). The
+Shared here, one level above both, so that both reuse one ``lab_host`` fixture. The host
+must be up (``jitsi-sovereign lab up``) and deployed (playbooks/site.yml). The
 tests read it from the lab inventory; without ``--lab-host`` every test here is skipped,
 and says so. ``LabHost.sudo`` runs a command on the host over the lab's own SSH (key and
 known_hosts of the lab, host key checked), for the tests that weaken a setting on purpose
