@@ -91,18 +91,9 @@ def _deploy(host) -> subprocess.CompletedProcess:
                           env={**__import__("os").environ, "COLUMNS": "200"})
 
 
-# Finding (issue 14): the prosody role restarts prosody on every configuration change
-# (handlers/main.yml: new hosts and ports need a restart), also when the deploy only puts
-# back the file prosody already runs with: clients see a stream error ("Received
-# SIGTERM") for about a second. Strict: once the role reloads in that case, this xfail
-# fails and must go.
-PROSODY_RESTARTS = pytest.mark.xfail(
-    strict=True, reason="finding: the prosody role restarts prosody (not a reload) when a "
-    "deploy repairs its configuration; clients see one failed login")
-
-
-@pytest.mark.parametrize("service", [
-    "nginx", pytest.param("prosody", marks=PROSODY_RESTARTS)])
+# prosody: the role reloads when the running prosody already loaded the configuration
+# the deploy renders (roles/prosody/vars/main.yml "restart or reload"), as here.
+@pytest.mark.parametrize("service", ["nginx", "prosody"])
 def test_broken_config_repaired_without_outage(lab_host, service):
     """a hand-broken config file: the next deploy repairs it, the service stays up."""
     unit, path, loop, stop_loop = CASES[service]
