@@ -106,11 +106,23 @@ def test_the_handlers_restart_or_reload_on_the_same_notifications():
     assert names.index(reload["name"]) < names.index("Read which modules prosody loaded")
 
 
-def test_the_record_is_root_only_and_read_with_the_state():
+def test_the_digest_is_keyed():
+    """The record is world-readable (a state file); the configuration holds secrets a user
+    chose (LDAP bind password): no plain checksum to try passwords against."""
+    text = 'ldap_password = "hunter2"'
+    assert svc.keyed_digest(text, "k1") != svc.keyed_digest(text, "k2")
+    assert svc.keyed_digest(text, "k1") == svc.keyed_digest(text, "k1")
+    assert svc.keyed_digest(text, "k1") != __import__("hashlib").sha256(text.encode()).hexdigest()
+    with pytest.raises(ValueError, match="needs a key"):
+        svc.keyed_digest(text, "")
+    assert _digest(_prosody_turn_secret="anotherTurnSecret012345") != _digest()
+
+
+def test_the_record_is_a_state_file_read_with_the_state():
     tasks = {t["name"]: t for t in role_yaml("prosody", "tasks", "main.yml")}
     (rec,) = [t for n, t in tasks.items() if n.startswith("Record which configuration")]
     (item,) = rec["jitsi_sovereign.core.files"]["files"]
-    assert item["mode"] == "0600"
+    assert item["mode"] == "0644"  # the state files' mode (checks/test_permissions.py)
     t = templar("prosody", {"prosody_auth": "internal"})
     read = role_yaml("prosody", "tasks", "read_state.yml")[0]["jitsi_sovereign.core.state"]
     assert t.template(trusted(read["texts"])) == [

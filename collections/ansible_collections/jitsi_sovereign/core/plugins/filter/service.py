@@ -3,6 +3,7 @@
 """Does a reload suffice to apply a configuration a deploy writes? (issue 14)
 
     {{ _record_text | jitsi_sovereign.core.reload_suffices(digest, pid_text, active) }}
+    {{ rendered_text | jitsi_sovereign.core.keyed_digest(key) }}  -> HMAC-SHA256, hex
 
 A service such as prosody applies only part of its configuration on a reload (new hosts,
 ports, modules and the options a module read when it loaded need a restart), so a role
@@ -13,6 +14,11 @@ deploy puts back. The role records, after each deploy, which configuration (``di
 a checksum of everything the role renders into it) the process with which main PID
 loaded: ``{"config": digest, "pid": pid}``.
 
+The digest is keyed (HMAC-SHA256 with one of the role's generated secrets): the record is
+a state file anyone on the host may read, and the configuration holds secrets a user
+chose (an LDAP bind password): a plain checksum would let a local user try passwords
+against it offline.
+
 True (a reload suffices) only when all of these hold: the service is active, the record
 is readable, it names the configuration this deploy renders, and the process running now
 (``pid_text``: the pid file's content) is the one that loaded it. Anything else (no
@@ -21,12 +27,21 @@ hand, that may have loaded whatever was on disk then) is False: restart."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 
 def _pid(value):
     text = str(value if value is not None else "").strip()
     return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def keyed_digest(text, key) -> str:
+    """HMAC-SHA256 of ``text`` keyed with ``key`` (a generated secret), hex."""
+    if not key:
+        raise ValueError("keyed_digest needs a key (a generated secret), got an empty one")
+    return hmac.new(str(key).encode(), str(text).encode(), hashlib.sha256).hexdigest()
 
 
 def loaded_record(digest, pid_text) -> str:
@@ -50,4 +65,5 @@ def reload_suffices(record_text, digest, pid_text, active) -> bool:
 
 class FilterModule:
     def filters(self):
-        return {"reload_suffices": reload_suffices, "loaded_record": loaded_record}
+        return {"reload_suffices": reload_suffices, "loaded_record": loaded_record,
+                "keyed_digest": keyed_digest}
