@@ -8,6 +8,7 @@ restart."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -127,3 +128,27 @@ def test_the_record_is_a_state_file_read_with_the_state():
     read = role_yaml("prosody", "tasks", "read_state.yml")[0]["jitsi_sovereign.core.state"]
     assert t.template(trusted(read["texts"])) == [
         "/etc/jitsi-sovereign/state/prosody-loaded.json", "/run/prosody/prosody.pid"]
+
+
+def _loaded_pid(**registered):
+    t = _templar("internal", True)
+    t.available_variables = {
+        **t.available_variables,
+        "_prosody_current": {"texts": {"/run/prosody/prosody.pid": "100"}}, **registered}
+    return t.template(trusted("{{ _prosody_loaded_pid }}"))
+
+
+def test_the_recorded_pid_is_the_one_running_after_the_deploy():
+    # nothing (re)started prosody: the PID read at the start
+    assert str(_loaded_pid()).strip() == "100"
+    assert str(_loaded_pid(_prosody_new_pid={"skipped": True})).strip() == "100"
+    # (re)started (handlers, service tasks or the sandbox role): the pid file read after
+    new = {"content": base64.b64encode(b"200\n").decode()}
+    assert str(_loaded_pid(_prosody_new_pid=new)).strip() == "200"
+    # read failed: none (the next deploy restarts)
+    assert str(_loaded_pid(_prosody_new_pid={"failed": False, "msg": "no file"})).strip() == ""
+    tasks = {t["name"]: t for t in role_yaml("prosody", "tasks", "main.yml")}
+    read = tasks["Read the PID of the prosody started or restarted by this deploy"]
+    when = " ".join(read["when"])
+    for registered in ("_prosody_restarted", "_prosody_started", "_sandbox_restarted"):
+        assert registered in when
